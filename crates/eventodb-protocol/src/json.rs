@@ -1,0 +1,172 @@
+//! Small JSON helpers for payloads kept as text.
+//!
+//! `data` and `metadata` are stored as the client's own JSON text (made compact), never
+//! re-encoded through floating point, so numbers round-trip exactly (PROTOCOL §1.7).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::stream_name::category;
+
+/// Removes insignificant white space from valid JSON text; borrows when there is none.
+pub fn compact(raw: &str) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let needs_work = {
+        let mut in_string = false;
+        let mut escaped = false;
+        bytes.iter().any(|&b| {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                false
+            } else if b == b'"' {
+                in_string = true;
+                false
+            } else {
+                matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+            }
+        })
+    };
+    if !needs_work {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// True when the raw JSON value is an object.
+pub fn is_object(raw: &RawValue) -> bool {
+    raw.get().starts_with('{')
+}
+
+/// True when the raw JSON value is `null`.
+pub fn is_null(raw: &RawValue) -> bool {
+    raw.get() == "null"
+}
+
+/// The category of `metadata.correlationStreamName`, when metadata is an object holding that
+/// key as a string (PROTOCOL §3.5). Anything else correlates with nothing.
+pub fn correlation_category(metadata: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Meta {
+        #[serde(rename = "correlationStreamName", default)]
+        correlation: Option<serde_json::Value>,
+    }
+    let meta: Meta = serde_json::from_str(metadata).ok()?;
+    match meta.correlation? {
+        serde_json::Value::String(name) => Some(category(&name).to_owned()),
+        _ => None,
+    }
+}
+
+/// True when two JSON texts denote equal values (key order and white space ignored).
+pub fn same_value(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match escape {
+            Some(e) => out.push_str(e),
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_keeps_strings_intact() {
+        assert_eq!(compact(r#"{"a":1}"#), Cow::Borrowed(r#"{"a":1}"#));
+        assert_eq!(
+            compact("{ \"a b\" : [ 1 , \"x \\\" y\" ],\n\t\"c\": 12345678901234567890 }"),
+            r#"{"a b":[1,"x \" y"],"c":12345678901234567890}"#
+        );
+    }
+
+    #[test]
+    fn correlation_takes_the_category() {
+        let meta = r#"{"correlationStreamName":"workflow-123"}"#;
+        assert_eq!(correlation_category(meta).as_deref(), Some("workflow"));
+        assert_eq!(
+            correlation_category(r#"{"correlationStreamName":"workflow"}"#).as_deref(),
+            Some("workflow")
+        );
+        assert_eq!(correlation_category(r#"{"correlationStreamName":7}"#), None);
+        assert_eq!(correlation_category(r#"{"other":"x-1"}"#), None);
+        assert_eq!(correlation_category("null"), None);
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut out = String::new();
+        write_string(&mut out, "a\"b\\c\nd\u{1}é");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn same_value_ignores_key_order() {
+        assert!(same_value(r#"{"a":1,"b":2}"#, r#"{"b":2,"a":1}"#));
+        assert!(!same_value(r#"{"a":1}"#, r#"{"a":1.0}"#));
+    }
+}

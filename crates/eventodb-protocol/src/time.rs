@@ -1,0 +1,119 @@
+//! The wire time format (PROTOCOL §1.6): UTC RFC 3339 ending in `Z`, with the fraction's
+//! trailing zeros removed (and no fraction at all when it is zero).
+//!
+//! Times are carried as microseconds since the Unix epoch ([`Micros`]); both backends store
+//! that precision.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Microseconds since the Unix epoch, UTC.
+pub type Micros = i64;
+
+/// The current time in microseconds (the clock before the epoch reads as the epoch).
+pub fn now_micros() -> Micros {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// Appends `micros` as `YYYY-MM-DDTHH:MM:SS[.f]Z`, fraction trimmed of trailing zeros.
+pub fn write_rfc3339(out: &mut String, micros: Micros) {
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    write_seconds(out, secs);
+    if frac != 0 {
+        let mut digits = format!("{frac:06}");
+        while digits.ends_with('0') {
+            digits.pop();
+        }
+        out.push('.');
+        out.push_str(&digits);
+    }
+    out.push('Z');
+}
+
+/// `micros` as an RFC 3339 string, fraction trimmed (message `time`, `createdAt`, `deletedAt`).
+pub fn rfc3339(micros: Micros) -> String {
+    let mut out = String::with_capacity(27);
+    write_rfc3339(&mut out, micros);
+    out
+}
+
+/// `micros` truncated to whole seconds (`ns.streams` `lastActivity`, export records).
+pub fn rfc3339_seconds(micros: Micros) -> String {
+    let mut out = String::with_capacity(20);
+    write_seconds(&mut out, micros.div_euclid(1_000_000));
+    out.push('Z');
+    out
+}
+
+fn write_seconds(out: &mut String, secs: i64) {
+    let dt = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (year, month, day) = dt.to_calendar_date();
+    let (h, m, s) = dt.to_hms();
+    let _ = write!(
+        out,
+        "{year:04}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}",
+        u8::from(month)
+    );
+}
+
+/// Parses an RFC 3339 time with any offset into UTC microseconds (sub-microsecond digits are
+/// truncated). `None` when the text is not RFC 3339.
+pub fn parse_rfc3339(text: &str) -> Option<Micros> {
+    let dt = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(dt.unix_timestamp_nanos().div_euclid(1000)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: i64 = 1_740_903_330; // 2025-03-02T08:15:30Z
+
+    #[test]
+    fn fraction_is_trimmed() {
+        assert_eq!(rfc3339(T * 1_000_000), "2025-03-02T08:15:30Z");
+        assert_eq!(rfc3339(T * 1_000_000 + 250_000), "2025-03-02T08:15:30.25Z");
+        assert_eq!(
+            rfc3339(T * 1_000_000 + 123_456),
+            "2025-03-02T08:15:30.123456Z"
+        );
+        assert_eq!(rfc3339(T * 1_000_000 + 1), "2025-03-02T08:15:30.000001Z");
+    }
+
+    #[test]
+    fn seconds_truncate() {
+        assert_eq!(
+            rfc3339_seconds(T * 1_000_000 + 999_999),
+            "2025-03-02T08:15:30Z"
+        );
+    }
+
+    #[test]
+    fn parse_accepts_offsets_and_fractions() {
+        assert_eq!(parse_rfc3339("2025-03-02T08:15:30Z"), Some(T * 1_000_000));
+        assert_eq!(
+            parse_rfc3339("2025-03-02T09:15:30.5+01:00"),
+            Some(T * 1_000_000 + 500_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2025-03-02T08:15:30.1234567Z"),
+            Some(T * 1_000_000 + 123_456)
+        );
+        assert_eq!(parse_rfc3339("2025-03-02"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn round_trip() {
+        for micros in [0, 1, T * 1_000_000 + 10, 4_102_444_800_000_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(micros)), Some(micros));
+        }
+    }
+}

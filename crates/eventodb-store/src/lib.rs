@@ -1,0 +1,14 @@
+//! The storage seam: the [`Store`] trait every backend implements, its query and result
+//! types, and [`StoreError`].
+//!
+//! This crate names no database crate; backends box their own errors inside
+//! [`StoreError::Backend`]. Every operation except the namespace registry is scoped to one
+//! namespace, named by its id.
+
+mod error;
+mod query;
+mod store;
+
+pub use error::StoreError;
+pub use query::*;
+pub use store::Store;

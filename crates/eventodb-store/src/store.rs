@@ -1,0 +1,100 @@
+//! The [`Store`] trait.
+
+use std::future::Future;
+
+use eventodb_protocol::Message;
+
+use crate::query::*;
+
+/// A message store holding many namespaces.
+///
+/// Invariants every backend keeps (checked by `eventodb-store-tests`):
+/// - positions within a stream are contiguous from 0;
+/// - global positions within a namespace strictly increase in commit order and are never
+///   reused;
+/// - of concurrent appends with the same `expected_version`, at most one succeeds;
+/// - an append either happens whole or not at all, and once acknowledged it survives a crash
+///   (in the durable modes).
+pub trait Store: Send + Sync + 'static {
+    /// Creates a namespace with empty storage. `NamespaceExists` when the id (or its storage
+    /// name) is taken.
+    fn create_namespace(&self, ns: NewNamespace) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes a namespace and all its messages; returns how many messages were deleted.
+    fn delete_namespace(&self, id: &str) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// The registry entry of a namespace, or `None`.
+    fn namespace(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<NamespaceRecord>>> + Send;
+
+    /// All namespaces, newest first by creation second.
+    fn namespaces(&self) -> impl Future<Output = StoreResult<Vec<NamespaceRecord>>> + Send;
+
+    /// Replaces a namespace's token hash.
+    fn set_token_hash(
+        &self,
+        id: &str,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Content figures of a namespace.
+    fn namespace_stats(&self, ns: &str)
+        -> impl Future<Output = StoreResult<NamespaceStats>> + Send;
+
+    /// Appends a batch to one stream atomically (see [`Append`]).
+    fn append(
+        &self,
+        ns: &str,
+        append: Append,
+    ) -> impl Future<Output = StoreResult<Appended>> + Send;
+
+    /// Reads a stream forward, ordered by position.
+    fn read_stream(
+        &self,
+        ns: &str,
+        read: StreamRead,
+    ) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
+
+    /// Reads a category (or everything) forward, ordered by global position.
+    fn read_category(
+        &self,
+        ns: &str,
+        read: CategoryRead,
+    ) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
+
+    /// The highest-position message of a stream, optionally only among messages of one type.
+    fn last_message(
+        &self,
+        ns: &str,
+        stream_name: &str,
+        message_type: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Option<Message>>> + Send;
+
+    /// The stream's version (last position), `None` when it has no messages.
+    fn stream_version(
+        &self,
+        ns: &str,
+        stream_name: &str,
+    ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+
+    /// A page of the namespace's streams, by name.
+    fn list_streams(
+        &self,
+        ns: &str,
+        query: StreamsQuery,
+    ) -> impl Future<Output = StoreResult<Vec<StreamSummary>>> + Send;
+
+    /// The namespace's categories, by name.
+    fn list_categories(
+        &self,
+        ns: &str,
+    ) -> impl Future<Output = StoreResult<Vec<CategorySummary>>> + Send;
+
+    /// Backend name and connection figures.
+    fn health(&self) -> impl Future<Output = StoreResult<Health>> + Send;
+
+    /// Finishes queued writes and closes the databases. Later calls fail with `Closed`.
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}
