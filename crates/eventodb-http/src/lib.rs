@@ -1,1 +1,22 @@
-//! HTTP layer (stub).
+//! The HTTP face of eventodb: JSON-RPC on `POST /rpc`, `/health`, `/version`, and the JSON
+//! 404 for everything else, served by hyper 1.x on tokio.
+//!
+//! This is the only crate that knows HTTP, the RPC envelope and status codes. It is generic
+//! over [`eventodb_store::Store`] once, at [`serve`], and never names a backend.
+
+mod app;
+mod auth;
+mod error;
+mod response;
+mod router;
+mod rpc;
+mod serve;
+
+pub use app::{App, ServerConfig};
+pub use auth::DEFAULT_NAMESPACE;
+pub use error::ApiError;
+pub use rpc::Method;
+pub use serve::serve;
+
+/// The server's version, reported by `sys.version` and `/version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

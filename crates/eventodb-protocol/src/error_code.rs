@@ -92,6 +92,24 @@ mod tests {
     }
 
     #[test]
+    fn docs_table_matches_the_enum() {
+        let doc = include_str!("../../../docs/ERROR_CODES.md");
+        let rows: Vec<(String, u16)> = doc
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((code.to_owned(), cells.get(2)?.parse().ok()?))
+            })
+            .collect();
+        let want: Vec<(String, u16)> = ErrorCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), c.http_status()))
+            .collect();
+        assert_eq!(rows, want, "docs/ERROR_CODES.md is out of date");
+    }
+
+    #[test]
     fn statuses_follow_the_table() {
         assert_eq!(ErrorCode::InvalidRequest.http_status(), 400);
         assert_eq!(ErrorCode::AuthRequired.http_status(), 401);

@@ -1,0 +1,21 @@
+# The same commands CI runs (.ci/run), so a green `make ci` here means a green CI.
+
+.PHONY: run test fmt lint ci bench
+
+run:            ## start the server on file-backed SQLite in ./eventodb-data
+	cargo run --release -- serve
+
+test:           ## the whole test suite (unit, conformance, black-box)
+	cargo test --workspace
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+ci: lint test
+
+bench:
+	cargo bench --workspace

@@ -1,0 +1,181 @@
+//! `POST /rpc`: the envelope (PROTOCOL §2.2), method lookup and dispatch. One file per method.
+
+mod args;
+mod category_get;
+mod ns_categories;
+mod ns_create;
+mod ns_delete;
+mod ns_info;
+mod ns_list;
+mod ns_streams;
+mod stream_get;
+mod stream_last;
+mod stream_version;
+mod stream_write;
+mod sys_health;
+mod sys_version;
+
+use eventodb_protocol::ErrorCode;
+use eventodb_store::Store;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use args::Args;
+
+/// Every RPC method the server dispatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `stream.write`
+    StreamWrite,
+    /// `stream.get`
+    StreamGet,
+    /// `stream.last`
+    StreamLast,
+    /// `stream.version`
+    StreamVersion,
+    /// `category.get`
+    CategoryGet,
+    /// `ns.create`
+    NsCreate,
+    /// `ns.delete`
+    NsDelete,
+    /// `ns.list`
+    NsList,
+    /// `ns.info`
+    NsInfo,
+    /// `ns.streams`
+    NsStreams,
+    /// `ns.categories`
+    NsCategories,
+    /// `sys.version`
+    SysVersion,
+    /// `sys.health`
+    SysHealth,
+}
+
+impl Method {
+    /// Looks a method up by its wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "stream.write" => Method::StreamWrite,
+            "stream.get" => Method::StreamGet,
+            "stream.last" => Method::StreamLast,
+            "stream.version" => Method::StreamVersion,
+            "category.get" => Method::CategoryGet,
+            "ns.create" => Method::NsCreate,
+            "ns.delete" => Method::NsDelete,
+            "ns.list" => Method::NsList,
+            "ns.info" => Method::NsInfo,
+            "ns.streams" => Method::NsStreams,
+            "ns.categories" => Method::NsCategories,
+            "sys.version" => Method::SysVersion,
+            "sys.health" => Method::SysHealth,
+            _ => return None,
+        })
+    }
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::StreamWrite => "stream.write",
+            Method::StreamGet => "stream.get",
+            Method::StreamLast => "stream.last",
+            Method::StreamVersion => "stream.version",
+            Method::CategoryGet => "category.get",
+            Method::NsCreate => "ns.create",
+            Method::NsDelete => "ns.delete",
+            Method::NsList => "ns.list",
+            Method::NsInfo => "ns.info",
+            Method::NsStreams => "ns.streams",
+            Method::NsCategories => "ns.categories",
+            Method::SysVersion => "sys.version",
+            Method::SysHealth => "sys.health",
+        }
+    }
+}
+
+/// What a method needs: the application and the authenticated caller.
+pub(crate) struct Ctx<'a, S> {
+    pub(crate) app: &'a App<S>,
+    pub(crate) caller: &'a Caller,
+}
+
+/// Decodes the envelope of an authenticated request body and runs the method.
+/// Returns the JSON result text.
+pub(crate) async fn handle<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ApiError::invalid("Request body is not valid UTF-8")
+            .with_details(json!({ "error": e.to_string() }))
+    })?;
+    let envelope: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
+        ApiError::invalid("Request body must be a JSON array [method, args...]")
+            .with_details(json!({ "error": e.to_string() }))
+    })?;
+    let (name, rest) = envelope
+        .split_first()
+        .ok_or_else(|| ApiError::invalid("Request array is empty: expected [method, args...]"))?;
+    let name: String = serde_json::from_str(name.get())
+        .map_err(|_| ApiError::invalid("First element must be the method name as a string"))?;
+    let method = Method::from_name(&name).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::MethodNotFound,
+            format!("Method not found: {name}"),
+        )
+        .with_details(json!({ "method": name }))
+    })?;
+    tracing::Span::current().record("rpc", method.name());
+    let ctx = Ctx { app, caller };
+    let args = Args::new(rest);
+    match method {
+        Method::StreamWrite => stream_write::call(&ctx, args).await,
+        Method::StreamGet => stream_get::call(&ctx, args).await,
+        Method::StreamLast => stream_last::call(&ctx, args).await,
+        Method::StreamVersion => stream_version::call(&ctx, args).await,
+        Method::CategoryGet => category_get::call(&ctx, args).await,
+        Method::NsCreate => ns_create::call(&ctx, args).await,
+        Method::NsDelete => ns_delete::call(&ctx, args).await,
+        Method::NsList => ns_list::call(&ctx, args).await,
+        Method::NsInfo => ns_info::call(&ctx, args).await,
+        Method::NsStreams => ns_streams::call(&ctx, args).await,
+        Method::NsCategories => ns_categories::call(&ctx, args).await,
+        Method::SysVersion => sys_version::call(&ctx, args).await,
+        Method::SysHealth => sys_health::call(&ctx, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Method] = &[
+        Method::StreamWrite,
+        Method::StreamGet,
+        Method::StreamLast,
+        Method::StreamVersion,
+        Method::CategoryGet,
+        Method::NsCreate,
+        Method::NsDelete,
+        Method::NsList,
+        Method::NsInfo,
+        Method::NsStreams,
+        Method::NsCategories,
+        Method::SysVersion,
+        Method::SysHealth,
+    ];
+
+    #[test]
+    fn names_round_trip() {
+        for m in ALL {
+            assert_eq!(Method::from_name(m.name()), Some(*m));
+        }
+        assert_eq!(Method::from_name("stream.delete"), None);
+        assert_eq!(Method::from_name("ns.rotateToken"), None);
+    }
+}

@@ -1,0 +1,73 @@
+//! `stream.write` (PROTOCOL §3.1): append one message, optionally at an expected version.
+
+use eventodb_protocol::json::{compact, is_object};
+use eventodb_protocol::NewMessage;
+use eventodb_store::{Append, Store};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use super::args::Args;
+use super::Ctx;
+use crate::error::ApiError;
+
+pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<String, ApiError> {
+    let stream_name = args.non_empty_string(0, "streamName")?;
+    let message = args.object(1, "message")?;
+    let options = args.options(2)?;
+
+    let message_type = message
+        .string("type")?
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("message.type is required and must be a non-empty string")
+        })?;
+    let data = message
+        .raw("data")
+        .filter(|raw| is_object(raw))
+        .ok_or_else(|| ApiError::invalid("message.data is required and must be an object"))?;
+    let metadata = match message.raw("metadata") {
+        None => None,
+        Some(raw) if is_object(raw) => Some(compact_text(raw)),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "message.metadata must be an object or null",
+            ))
+        }
+    };
+    let id = match options.string("id")?.as_deref() {
+        None | Some("") => Uuid::now_v7(),
+        Some(text) => Uuid::parse_str(text)
+            .map_err(|_| ApiError::invalid(format!("options.id must be a UUID (got {text:?})")))?,
+    };
+    let expected_version = options.integer("expectedVersion")?;
+
+    let append = Append {
+        stream_name,
+        messages: vec![NewMessage {
+            id: id.hyphenated().to_string(),
+            message_type,
+            data: compact_text(data),
+            metadata,
+        }],
+        expected_version,
+    };
+    let stream_name = append.stream_name.clone();
+    let appended = ctx.app.store.append(&ctx.caller.namespace, append).await?;
+    let written = appended
+        .written
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::invalid("nothing was written"))?;
+    if !appended.replayed {
+        ctx.app
+            .committed(&ctx.caller.namespace, &stream_name, written);
+    }
+    Ok(format!(
+        r#"{{"position":{},"globalPosition":{}}}"#,
+        written.position, written.global_position
+    ))
+}
+
+fn compact_text(raw: &RawValue) -> String {
+    compact(raw.get()).into_owned()
+}

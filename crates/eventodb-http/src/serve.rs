@@ -1,0 +1,70 @@
+//! The accept loop and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use eventodb_store::Store;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::router::route;
+
+/// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests finish (up to the configured grace period) and returns.
+///
+/// Idle keep-alive connections are closed at once, so an idle server stops immediately and
+/// its port is free for the next process.
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    app: Arc<App<S>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off briefly, keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let conn_app = app.clone();
+                let service = service_fn(move |req| route(conn_app.clone(), req));
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(app.config.header_read_timeout)
+                    .keep_alive(true);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let started = std::time::Instant::now();
+    let grace = app.config.shutdown_grace;
+    tokio::select! {
+        _ = graceful.shutdown() => {
+            tracing::info!(stage = "drain connections", elapsed_ms = started.elapsed().as_millis() as u64, "shutdown stage done");
+        }
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!(stage = "drain connections", grace_ms = grace.as_millis() as u64, "in-flight requests did not finish in time");
+        }
+    }
+    Ok(())
+}
