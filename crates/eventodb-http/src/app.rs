@@ -3,7 +3,12 @@
 use std::time::Duration;
 
 use eventodb_protocol::limits::DEFAULT_MAX_BODY_BYTES;
-use eventodb_store::{Store, Written};
+use std::sync::Arc;
+
+use eventodb_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::subscribe::Hub;
 
 /// How the HTTP layer behaves. Built by the binary from flags and environment; every field
 /// is set explicitly there (no hidden defaults beyond [`ServerConfig::new`]).
@@ -17,6 +22,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Period of the SSE keepalive comment.
+    pub sse_keepalive: Duration,
 }
 
 impl ServerConfig {
@@ -27,6 +34,7 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            sse_keepalive: Duration::from_secs(15),
         }
     }
 }
@@ -43,23 +51,20 @@ pub struct App<S> {
     pub store: S,
     /// HTTP behaviour.
     pub config: ServerConfig,
+    /// The subscription fan-out; the store publishes committed changes into it.
+    pub hub: Arc<Hub>,
+    /// Cancelled when the server begins to stop: ends every subscription.
+    pub shutdown: CancellationToken,
 }
 
 impl<S: Store> App<S> {
-    /// Builds the application around a store.
-    pub fn new(store: S, config: ServerConfig) -> Self {
-        Self { store, config }
-    }
-
-    /// Called after a write committed (and was not a replay): the seam where subscriptions
-    /// learn about new messages.
-    pub(crate) fn committed(&self, namespace: &str, stream_name: &str, written: Written) {
-        tracing::trace!(
-            namespace,
-            stream_name,
-            position = written.position,
-            global_position = written.global_position,
-            "committed"
-        );
+    /// Builds the application around a store that publishes its changes into `hub`.
+    pub fn new(store: S, config: ServerConfig, hub: Arc<Hub>) -> Self {
+        Self {
+            store,
+            config,
+            hub,
+            shutdown: CancellationToken::new(),
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The HTTP face of eventodb: JSON-RPC on `POST /rpc`, `/health`, `/version`, and the JSON
-//! 404 for everything else, served by hyper 1.x on tokio.
+//! The HTTP face of eventodb: JSON-RPC on `POST /rpc`, Server-Sent Event pokes on
+//! `GET /subscribe`, `/health`, `/version`, and the JSON 404 for everything else, served by
+//! hyper 1.x on tokio.
 //!
 //! This is the only crate that knows HTTP, the RPC envelope and status codes. It is generic
 //! over [`eventodb_store::Store`] once, at [`serve`], and never names a backend.
@@ -11,12 +12,14 @@ mod response;
 mod router;
 mod rpc;
 mod serve;
+mod subscribe;
 
 pub use app::{App, ServerConfig};
 pub use auth::DEFAULT_NAMESPACE;
 pub use error::ApiError;
 pub use rpc::Method;
 pub use serve::serve;
+pub use subscribe::Hub;
 
 /// The server's version, reported by `sys.version` and `/version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

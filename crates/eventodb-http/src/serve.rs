@@ -56,6 +56,8 @@ pub async fn serve<S: Store>(
         }
     }
     drop(listener);
+    // Subscriptions never finish on their own: end them first so draining can complete.
+    app.shutdown.cancel();
     let started = std::time::Instant::now();
     let grace = app.config.shutdown_grace;
     tokio::select! {

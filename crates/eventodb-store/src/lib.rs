@@ -5,10 +5,12 @@
 //! [`StoreError::Backend`]. Every operation except the namespace registry is scoped to one
 //! namespace, named by its id.
 
+mod change;
 mod error;
 mod query;
 mod store;
 
+pub use change::{Change, ChangeSink, NoSubscribers};
 pub use error::StoreError;
 pub use query::*;
 pub use store::Store;

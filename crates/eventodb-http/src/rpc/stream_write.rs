@@ -51,17 +51,12 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
         }],
         expected_version,
     };
-    let stream_name = append.stream_name.clone();
     let appended = ctx.app.store.append(&ctx.caller.namespace, append).await?;
     let written = appended
         .written
         .first()
         .copied()
         .ok_or_else(|| ApiError::invalid("nothing was written"))?;
-    if !appended.replayed {
-        ctx.app
-            .committed(&ctx.caller.namespace, &stream_name, written);
-    }
     Ok(format!(
         r#"{{"position":{},"globalPosition":{}}}"#,
         written.position, written.global_position
