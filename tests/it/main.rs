@@ -1,1 +1,22 @@
-//! Black-box tests of the eventodb binary.
+//! Black-box tests of the eventodb binary: each test starts its own server process and speaks
+//! the wire protocol (docs/PROTOCOL.md) to it over a raw HTTP/1.1 client.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation is a test failure, and helpers outside #[test] fns count too"
+)]
+
+mod harness;
+
+mod auth;
+mod category;
+mod cli;
+mod concurrency;
+mod consumer_groups;
+mod durability;
+mod envelope_errors;
+mod http;
+mod namespaces;
+mod read_stream;
+mod write;
