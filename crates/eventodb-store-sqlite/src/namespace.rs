@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use eventodb_store::{Append, Appended, NamespaceRecord, StoreError, StoreResult};
+use eventodb_store::{Append, Appended, ChangeSink, NamespaceRecord, StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -54,29 +54,35 @@ fn open_file(path: &Path, synchronous: Synchronous) -> StoreResult<Connection> {
 }
 
 impl Namespace {
-    /// Opens the namespace's database file and starts its writer.
+    /// Opens the namespace's database file and starts its writer, which publishes commits
+    /// to `sink`.
     pub(crate) fn open_file(
         record: NamespaceRecord,
         path: PathBuf,
         synchronous: Synchronous,
+        sink: Arc<dyn ChangeSink>,
     ) -> StoreResult<Self> {
         let conn = open_file(&path, synchronous)?;
         Ok(Self {
+            writer: Writer::spawn(conn, record.id.clone(), sink)?,
             record: RwLock::new(record),
-            writer: Writer::spawn(conn)?,
             readers: Some(Arc::new(ReaderPool::new(path.clone()))),
             path: Some(path),
             gone: OnceLock::new(),
         })
     }
 
-    /// Creates a private in-memory database and starts its thread.
-    pub(crate) fn open_memory(record: NamespaceRecord) -> StoreResult<Self> {
+    /// Creates a private in-memory database and starts its thread, which publishes commits
+    /// to `sink`.
+    pub(crate) fn open_memory(
+        record: NamespaceRecord,
+        sink: Arc<dyn ChangeSink>,
+    ) -> StoreResult<Self> {
         let mut conn = Connection::open_in_memory().map_err(StoreError::backend)?;
         migrate_namespace(&mut conn)?;
         Ok(Self {
+            writer: Writer::spawn(conn, record.id.clone(), sink)?,
             record: RwLock::new(record),
-            writer: Writer::spawn(conn)?,
             readers: None,
             path: None,
             gone: OnceLock::new(),

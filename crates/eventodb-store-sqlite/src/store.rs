@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use eventodb_protocol::Message;
 use eventodb_store::{
-    Append, Appended, CategoryRead, CategorySummary, Health, NamespaceRecord, NamespaceStats,
-    NewNamespace, Store, StoreError, StoreResult, StreamRead, StreamSummary, StreamsQuery,
+    Append, Appended, CategoryRead, CategorySummary, ChangeSink, Health, NamespaceRecord,
+    NamespaceStats, NewNamespace, NoSubscribers, Store, StoreError, StoreResult, StreamRead,
+    StreamSummary, StreamsQuery,
 };
 
 use crate::config::{SqliteConfig, SqliteLocation, Synchronous};
@@ -28,6 +29,7 @@ struct Inner {
     /// The data directory, in file mode.
     data_dir: Option<PathBuf>,
     synchronous: Synchronous,
+    sink: Arc<dyn ChangeSink>,
     registry: Registry,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     closed: AtomicBool,
@@ -66,8 +68,19 @@ fn remove_database_files(path: &Path) -> StoreResult<()> {
 impl SqliteStore {
     /// Opens the store: creates the data directory and registry if missing, brings every
     /// existing namespace database to the latest schema and starts its writer thread.
+    /// Commits are announced to nobody (see [`SqliteStore::open_with_sink`]).
     /// Blocking; call at start-up.
     pub fn open(config: SqliteConfig) -> Result<SqliteStore, StoreError> {
+        Self::open_with_sink(config, Arc::new(NoSubscribers))
+    }
+
+    /// Like [`SqliteStore::open`], and every commit's new messages are published to `sink`
+    /// (per namespace, in global-position order, after the commit and before the writers
+    /// are answered; idempotent replays publish nothing).
+    pub fn open_with_sink(
+        config: SqliteConfig,
+        sink: Arc<dyn ChangeSink>,
+    ) -> Result<SqliteStore, StoreError> {
         let (registry, data_dir) = match &config.location {
             SqliteLocation::Memory => (Registry::open_memory()?, None),
             SqliteLocation::Dir {
@@ -90,7 +103,7 @@ impl SqliteStore {
         for row in rows {
             let id = row.record.id.clone();
             let ns = match &data_dir {
-                None => Namespace::open_memory(row.record)?,
+                None => Namespace::open_memory(row.record, Arc::clone(&sink))?,
                 Some(dir) => {
                     if !is_plain_file_name(&row.db_path) {
                         return Err(StoreError::Invalid(format!(
@@ -98,7 +111,12 @@ impl SqliteStore {
                             row.db_path
                         )));
                     }
-                    Namespace::open_file(row.record, dir.join(&row.db_path), config.synchronous)?
+                    Namespace::open_file(
+                        row.record,
+                        dir.join(&row.db_path),
+                        config.synchronous,
+                        Arc::clone(&sink),
+                    )?
                 }
             };
             namespaces.insert(id, Arc::new(ns));
@@ -107,6 +125,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 data_dir,
                 synchronous: config.synchronous,
+                sink,
                 registry,
                 namespaces: RwLock::new(namespaces),
                 closed: AtomicBool::new(false),
@@ -192,13 +211,18 @@ impl Inner {
                     .saturating_mul(1_000_000),
             };
             let handle = match &self.data_dir {
-                None => Namespace::open_memory(record)?,
+                None => Namespace::open_memory(record, Arc::clone(&self.sink))?,
                 Some(dir) => {
                     let path = dir.join(&db_path);
                     // Not in the registry, so any file there is a leftover of an interrupted
                     // delete: the new namespace starts empty.
                     remove_database_files(&path)?;
-                    match Namespace::open_file(record, path.clone(), self.synchronous) {
+                    match Namespace::open_file(
+                        record,
+                        path.clone(),
+                        self.synchronous,
+                        Arc::clone(&self.sink),
+                    ) {
                         Ok(h) => h,
                         Err(e) => {
                             let _ = remove_database_files(&path);

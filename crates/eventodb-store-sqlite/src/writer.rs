@@ -4,13 +4,16 @@
 //! Group commit: the thread takes one request, then drains whatever else is already queued (up
 //! to [`MAX_GROUP`] appends), runs them in one `BEGIN IMMEDIATE` transaction with each append
 //! in its own savepoint (a failing append is rolled back alone), commits once, and only then
-//! replies. A lone request is never delayed waiting for company. In memory mode the thread
+//! replies. A lone request is never delayed waiting for company. After each commit the new
+//! messages are published to the [`ChangeSink`], before any writer is answered. In memory mode the thread
 //! also runs the namespace's reads, since its connection is the only one.
 
 use std::sync::{mpsc, Mutex};
 use std::thread::JoinHandle;
 
-use eventodb_store::{Append, Appended, StoreError, StoreResult};
+use std::sync::Arc;
+
+use eventodb_store::{Append, Appended, Change, ChangeSink, StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -44,12 +47,18 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`.
-    pub(crate) fn spawn(conn: Connection) -> StoreResult<Self> {
+    /// Starts the thread that owns `conn`; it publishes the commits of namespace
+    /// `namespace` to `sink`.
+    pub(crate) fn spawn(
+        conn: Connection,
+        namespace: String,
+        sink: Arc<dyn ChangeSink>,
+    ) -> StoreResult<Self> {
         let (sender, receiver) = mpsc::channel();
+        let publisher = Publisher { namespace, sink };
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, receiver))
+            .spawn(move || run(conn, receiver, publisher))
             .map_err(StoreError::backend)?;
         Ok(Self {
             sender,
@@ -86,7 +95,17 @@ pub(crate) fn backend_error(message: impl Into<String>) -> StoreError {
     StoreError::backend(std::io::Error::other(message.into()))
 }
 
-fn run(conn: Connection, receiver: mpsc::Receiver<Command>) -> StoreResult<u64> {
+/// Where a namespace's commits are announced.
+struct Publisher {
+    namespace: String,
+    sink: Arc<dyn ChangeSink>,
+}
+
+fn run(
+    conn: Connection,
+    receiver: mpsc::Receiver<Command>,
+    publisher: Publisher,
+) -> StoreResult<u64> {
     let mut pending: Option<Command> = None;
     loop {
         let command = match pending.take() {
@@ -112,7 +131,7 @@ fn run(conn: Connection, receiver: mpsc::Receiver<Command>) -> StoreResult<u64> 
                         Err(_) => break,
                     }
                 }
-                commit_group(&conn, group);
+                commit_group(&conn, group, &publisher);
             }
         }
     }
@@ -130,7 +149,7 @@ fn run(conn: Connection, receiver: mpsc::Receiver<Command>) -> StoreResult<u64> 
 type Group = Vec<(Append, oneshot::Sender<StoreResult<Appended>>)>;
 
 /// Runs a group of appends in one transaction and replies to each after the commit.
-fn commit_group(conn: &Connection, group: Group) {
+fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let message = format!("begin: {e}");
         for (_, reply) in group {
@@ -171,6 +190,24 @@ fn commit_group(conn: &Connection, group: Group) {
             let _ = reply.send(Err(backend_error(message.clone())));
         }
         return;
+    }
+    let changes: Vec<Change> = group
+        .iter()
+        .zip(&results)
+        .filter_map(|((batch, _), result)| match result {
+            Ok(appended) if !appended.replayed => Some((batch, appended)),
+            _ => None,
+        })
+        .flat_map(|(batch, appended)| {
+            appended.written.iter().map(|w| Change {
+                stream_name: batch.stream_name.clone(),
+                position: w.position,
+                global_position: w.global_position,
+            })
+        })
+        .collect();
+    if !changes.is_empty() {
+        publisher.sink.publish(&publisher.namespace, &changes);
     }
     for ((_, reply), result) in group.into_iter().zip(results) {
         let _ = reply.send(result);
