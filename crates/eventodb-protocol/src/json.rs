@@ -85,17 +85,52 @@ pub fn correlation_category(metadata: &str) -> Option<String> {
     }
 }
 
-/// True when two JSON texts denote equal values (key order and white space ignored).
+/// True when two JSON texts denote equal values: key order and white space are ignored,
+/// numbers are compared by their exact text (so `1` and `1.0` differ, and integers beyond
+/// 2^64 are not rounded through floating point).
 pub fn same_value(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
     match (
-        serde_json::from_str::<serde_json::Value>(a),
-        serde_json::from_str::<serde_json::Value>(b),
+        serde_json::from_str::<&RawValue>(a),
+        serde_json::from_str::<&RawValue>(b),
     ) {
-        (Ok(x), Ok(y)) => x == y,
+        (Ok(x), Ok(y)) => same_raw(x, y),
         _ => false,
+    }
+}
+
+fn same_raw(a: &RawValue, b: &RawValue) -> bool {
+    use std::collections::BTreeMap;
+    let (ta, tb) = (a.get(), b.get());
+    match (ta.as_bytes().first(), tb.as_bytes().first()) {
+        (Some(b'{'), Some(b'{')) => {
+            let (Ok(x), Ok(y)) = (
+                serde_json::from_str::<BTreeMap<String, &RawValue>>(ta),
+                serde_json::from_str::<BTreeMap<String, &RawValue>>(tb),
+            ) else {
+                return false;
+            };
+            x.len() == y.len()
+                && x.iter()
+                    .zip(&y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_raw(va, vb))
+        }
+        (Some(b'['), Some(b'[')) => {
+            let (Ok(x), Ok(y)) = (
+                serde_json::from_str::<Vec<&RawValue>>(ta),
+                serde_json::from_str::<Vec<&RawValue>>(tb),
+            ) else {
+                return false;
+            };
+            x.len() == y.len() && x.iter().zip(&y).all(|(va, vb)| same_raw(va, vb))
+        }
+        (Some(b'"'), Some(b'"')) => {
+            serde_json::from_str::<String>(ta).ok() == serde_json::from_str::<String>(tb).ok()
+        }
+        // Numbers and literals: the exact token.
+        _ => ta == tb,
     }
 }
 
@@ -168,5 +203,14 @@ mod tests {
     fn same_value_ignores_key_order() {
         assert!(same_value(r#"{"a":1,"b":2}"#, r#"{"b":2,"a":1}"#));
         assert!(!same_value(r#"{"a":1}"#, r#"{"a":1.0}"#));
+        assert!(same_value(
+            r#"{"a":[1,{"b":"\u0041"}]}"#,
+            r#"{ "a" : [1, {"b":"A"}] }"#
+        ));
+        assert!(!same_value(
+            r#"{"n":123456789012345678901}"#,
+            r#"{"n":123456789012345678902}"#
+        ));
+        assert!(!same_value(r#"{"a":1}"#, r#"{"a":1,"b":2}"#));
     }
 }

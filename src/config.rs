@@ -1,0 +1,203 @@
+//! Resolving flags and environment into one explicit [`ServeConfig`] (PROTOCOL §7.2–7.3).
+//!
+//! Precedence: flag, then `EVENTODB_*` variable, then default. An empty variable counts as
+//! unset; a variable that does not parse (a port, a boolean) is ignored with a warning, as Go
+//! does, while a flag that does not parse is a usage error (clap, exit 2).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::cli::{parse_go_bool, ServeArgs};
+
+/// Where messages are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// In-memory SQLite (test mode): everything is lost at exit.
+    SqliteMemory,
+    /// File-backed SQLite: a registry file plus one database per namespace in `data_dir`.
+    SqliteFiles {
+        /// Directory of all database files, created if missing.
+        data_dir: PathBuf,
+        /// File name of the registry database inside `data_dir`.
+        registry_file: String,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Console,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeConfig {
+    /// Listen address (host part).
+    pub(crate) host: String,
+    /// Listen port; 0 picks a free one.
+    pub(crate) port: u16,
+    /// Storage backend and location.
+    pub(crate) storage: Storage,
+    /// Token of the `default` namespace, when configured.
+    pub(crate) token: Option<String>,
+    /// Relaxed authentication: only with test mode and no `--db-url` (PROTOCOL §2.9).
+    pub(crate) relaxed_auth: bool,
+    /// Maximum log level.
+    pub(crate) log_level: tracing::Level,
+    /// Log format.
+    pub(crate) log_format: LogFormat,
+    /// Warnings found while resolving, logged once logging is up.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Default directory of file-backed SQLite when no `--db-url` is given.
+pub(crate) const DEFAULT_DATA_DIR: &str = "eventodb-data";
+/// Default registry file name.
+pub(crate) const DEFAULT_REGISTRY_FILE: &str = "metadata.db";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl ServeConfig {
+    /// Resolves flags against the environment.
+    pub(crate) fn resolve(args: ServeArgs) -> Result<Self> {
+        let mut warnings = Vec::new();
+        let port = match args.port {
+            Some(p) => p,
+            None => match env("EVENTODB_PORT") {
+                Some(v) => v.parse().unwrap_or_else(|_| {
+                    warnings.push(format!("ignoring EVENTODB_PORT={v:?}: not a port"));
+                    8080
+                }),
+                None => 8080,
+            },
+        };
+        let test_mode = match args.test_mode {
+            Some(b) => b,
+            None => match env("EVENTODB_TEST_MODE") {
+                Some(v) => parse_go_bool(&v).unwrap_or_else(|_| {
+                    warnings.push(format!("ignoring EVENTODB_TEST_MODE={v:?}: not a boolean"));
+                    false
+                }),
+                None => false,
+            },
+        };
+        let db_url = args.db_url.or_else(|| env("EVENTODB_DB_URL"));
+        let data_dir = args
+            .data_dir
+            .or_else(|| env("EVENTODB_DATA_DIR").map(PathBuf::from));
+        if let Some(db_type) = args.db_type.or_else(|| env("EVENTODB_DB_TYPE")) {
+            bail!("--db-type {db_type:?} is not supported (only the default storage types are)");
+        }
+        let storage = storage(db_url.as_deref(), data_dir, test_mode)?;
+        let log_level = match args
+            .log_level
+            .or_else(|| env("EVENTODB_LOG_LEVEL"))
+            .as_deref()
+        {
+            Some("debug") => tracing::Level::DEBUG,
+            Some("warn") => tracing::Level::WARN,
+            Some("error") => tracing::Level::ERROR,
+            _ => tracing::Level::INFO,
+        };
+        let log_format = match args
+            .log_format
+            .or_else(|| env("EVENTODB_LOG_FORMAT"))
+            .as_deref()
+        {
+            None | Some("console") => LogFormat::Console,
+            Some(_) => LogFormat::Json,
+        };
+        Ok(Self {
+            host: args
+                .host
+                .or_else(|| env("EVENTODB_HOST"))
+                .unwrap_or_else(|| "0.0.0.0".into()),
+            port,
+            relaxed_auth: test_mode && db_url.is_none(),
+            storage,
+            token: args.token.or_else(|| env("EVENTODB_TOKEN")),
+            log_level,
+            log_format,
+            warnings,
+        })
+    }
+}
+
+/// Storage selection (PROTOCOL §7.3 with §0 item 25).
+fn storage(db_url: Option<&str>, data_dir: Option<PathBuf>, test_mode: bool) -> Result<Storage> {
+    let Some(url) = db_url else {
+        if test_mode {
+            return Ok(Storage::SqliteMemory);
+        }
+        return Ok(Storage::SqliteFiles {
+            data_dir: data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            registry_file: DEFAULT_REGISTRY_FILE.into(),
+        });
+    };
+    if let Some(name) = url.strip_prefix("sqlite://") {
+        let Some(data_dir) = data_dir else {
+            bail!("--data-dir is required with --db-url {url}");
+        };
+        // Go joins the text onto the data dir; we keep only its last component so the
+        // registry can never land outside the data directory.
+        let registry_file = std::path::Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_REGISTRY_FILE)
+            .to_owned();
+        return Ok(Storage::SqliteFiles {
+            data_dir,
+            registry_file,
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!(
+            "the PostgreSQL backend is not available in this build yet; use SQLite (no --db-url)"
+        );
+    }
+    if url.starts_with("pebble://") {
+        bail!("the Pebble backend is not supported; use SQLite (no --db-url) or PostgreSQL");
+    }
+    bail!("unsupported --db-url {url:?}: expected sqlite://FILE or postgres://…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_selection() {
+        assert_eq!(storage(None, None, true).unwrap(), Storage::SqliteMemory);
+        assert_eq!(
+            storage(None, None, false).unwrap(),
+            Storage::SqliteFiles {
+                data_dir: PathBuf::from("eventodb-data"),
+                registry_file: "metadata.db".into()
+            }
+        );
+        assert_eq!(
+            storage(Some("sqlite://:memory:"), Some("/d".into()), true).unwrap(),
+            Storage::SqliteFiles {
+                data_dir: PathBuf::from("/d"),
+                registry_file: ":memory:".into()
+            }
+        );
+        assert_eq!(
+            storage(Some("sqlite://"), Some("/d".into()), false).unwrap(),
+            Storage::SqliteFiles {
+                data_dir: PathBuf::from("/d"),
+                registry_file: "metadata.db".into()
+            }
+        );
+        assert!(storage(Some("sqlite://x.db"), None, false).is_err());
+        assert!(storage(Some("pebble://x"), None, false).is_err());
+        assert!(storage(Some("mysql://x"), None, false).is_err());
+    }
+}
