@@ -113,6 +113,9 @@ fn the_query_token_beats_the_authorization_header() {
     // An empty query token falls back to the header.
     assert_ok(&s.send(q("").bearer(ADMIN)));
     s.send(q("")).assert_error(401, "AUTH_REQUIRED");
+    // Query values are form-decoded.
+    let encoded = format!("{}%30", &ADMIN[..ADMIN.len() - 1]);
+    assert_ok(&s.send(q(&encoded)));
     // Other query parameters are fine.
     let mixed = Request::post(&format!("/rpc?x=1&token={ADMIN}&y=2")).json(&json!(["sys.health"]));
     assert_ok(&s.send(mixed));

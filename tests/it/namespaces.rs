@@ -764,3 +764,34 @@ fn test_mode_uses_default_without_a_token_and_404s_unknown_namespaces() {
         code("NAMESPACE_NOT_FOUND"),
     );
 }
+
+#[test]
+fn test_mode_grants_namespace_tokens_go_s_authority() {
+    let s = TestServer::test_mode();
+    let a = create(&s, "go-a");
+    create(&s, "go-b");
+    // Relaxed auth behaves like Go: any caller may manage any namespace.
+    assert_eq!(
+        s.call(&a, json!(["ns.list"]))
+            .as_array()
+            .expect("array")
+            .len(),
+        3
+    );
+    assert_eq!(
+        s.call(&a, json!(["ns.info", "go-b"]))["namespace"],
+        json!("go-b")
+    );
+    s.call(&a, json!(["ns.create", "go-c"]));
+    assert_eq!(
+        s.call(&a, json!(["ns.delete", "go-c"]))["namespace"],
+        json!("go-c")
+    );
+    check(
+        &s,
+        None,
+        json!(["ns.info", "go-c"]),
+        404,
+        code("NAMESPACE_NOT_FOUND"),
+    );
+}

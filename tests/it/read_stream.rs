@@ -311,3 +311,16 @@ fn read_methods_validate_the_stream_name() {
         );
     }
 }
+
+#[test]
+fn integer_options_given_as_fractions_are_truncated_toward_zero() {
+    let s = seeded(4);
+    let get = |opts: Value| stream_positions(&s.call(ADMIN, json!(["stream.get", "read-1", opts])));
+    assert_eq!(get(json!({"position": 2.0})), [2, 3]);
+    assert_eq!(get(json!({"position": 1.9, "batchSize": 2.7})), [1, 2]);
+    let written = s.call(
+        ADMIN,
+        json!(["stream.write", "read-1", {"type": "T", "data": {}}, {"expectedVersion": 3.0}]),
+    );
+    assert_eq!(written["position"], json!(4));
+}

@@ -117,7 +117,11 @@ fn spawn_reader<R: Read + Send + 'static>(
 /// The port announced in a `listening on <addr>` line.
 fn listening_port(line: &str) -> Option<u16> {
     let (_, rest) = line.split_once("listening on ")?;
-    let addr = rest.split_whitespace().next()?;
+    // The address ends at whitespace or at whatever encloses it (a JSON quote, a comma, ...).
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
     let (_, port) = addr.rsplit_once(':')?;
     let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
@@ -558,6 +562,10 @@ fn harness_reads_listening_lines() {
     assert_eq!(
         listening_port(r#"{"level":"INFO","fields":{"message":"listening on 0.0.0.0:5"}}"#),
         Some(5)
+    );
+    assert_eq!(
+        listening_port(r#"{"fields":{"message":"listening on 0.0.0.0:44433","addr":"x:1"}}"#),
+        Some(44433)
     );
     assert_eq!(
         strip_ansi("\u{1b}[2m2025\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),
