@@ -62,6 +62,9 @@ pub(crate) struct ServeArgs {
         value_parser = parse_go_bool
     )]
     pub(crate) test_mode: Option<bool>,
+    /// Seconds between SSE keepalive comments [env: EVENTODB_SSE_KEEPALIVE] [default: 15]
+    #[arg(long = "sse-keepalive")]
+    pub(crate) sse_keepalive: Option<u64>,
     /// debug, info, warn or error [env: EVENTODB_LOG_LEVEL] [default: info]
     #[arg(long = "log-level")]
     pub(crate) log_level: Option<String>,

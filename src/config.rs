@@ -46,6 +46,8 @@ pub(crate) struct ServeConfig {
     pub(crate) token: Option<String>,
     /// Relaxed authentication: only with test mode and no `--db-url` (PROTOCOL §2.9).
     pub(crate) relaxed_auth: bool,
+    /// Period of SSE keepalive comments.
+    pub(crate) sse_keepalive: std::time::Duration,
     /// Maximum log level.
     pub(crate) log_level: tracing::Level,
     /// Log format.
@@ -87,6 +89,19 @@ impl ServeConfig {
                 None => false,
             },
         };
+        let keepalive_secs = match args.sse_keepalive {
+            Some(s) => s,
+            None => match env("EVENTODB_SSE_KEEPALIVE") {
+                Some(v) => v.parse().unwrap_or_else(|_| {
+                    warnings.push(format!(
+                        "ignoring EVENTODB_SSE_KEEPALIVE={v:?}: not a number"
+                    ));
+                    15
+                }),
+                None => 15,
+            },
+        }
+        .max(1);
         let db_url = args.db_url.or_else(|| env("EVENTODB_DB_URL"));
         let data_dir = args
             .data_dir
@@ -122,6 +137,7 @@ impl ServeConfig {
             relaxed_auth: test_mode && db_url.is_none(),
             storage,
             token: args.token.or_else(|| env("EVENTODB_TOKEN")),
+            sse_keepalive: std::time::Duration::from_secs(keepalive_secs),
             log_level,
             log_format,
             warnings,

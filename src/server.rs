@@ -66,6 +66,7 @@ pub(crate) async fn run(config: ServeConfig) -> Result<()> {
 
     let mut http = ServerConfig::new();
     http.relaxed_auth = config.relaxed_auth;
+    http.sse_keepalive = config.sse_keepalive;
     let app = Arc::new(App::new(store, http, hub));
     eventodb_http::serve(listener, app.clone(), crate::shutdown::signal()).await?;
 

@@ -19,4 +19,5 @@ mod envelope_errors;
 mod http;
 mod namespaces;
 mod read_stream;
+mod subscribe;
 mod write;

@@ -3,6 +3,7 @@
 mod check;
 mod client;
 mod server;
+pub(crate) mod sse;
 mod wire;
 
 pub(crate) use check::{check, code, ok, positions, write};

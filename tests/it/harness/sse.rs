@@ -33,14 +33,20 @@ pub(crate) struct Sse {
 }
 
 /// Sends `GET <path_and_query>` without reading anything back yet.
-pub(crate) fn send_subscribe(addr: SocketAddr, path_and_query: &str, token: Option<&str>) -> TcpStream {
+pub(crate) fn send_subscribe(
+    addr: SocketAddr,
+    path_and_query: &str,
+    token: Option<&str>,
+) -> TcpStream {
     let mut stream = connect(addr);
     let mut head = format!("GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n");
     if let Some(token) = token {
         head.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("sending subscribe");
+    stream
+        .write_all(head.as_bytes())
+        .expect("sending subscribe");
     stream
 }
 
@@ -57,7 +63,10 @@ impl Sse {
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         reader.read_line(&mut line).expect("status line");
-        assert!(line.starts_with("HTTP/1.1 200"), "subscribe answered {line:?}");
+        assert!(
+            line.starts_with("HTTP/1.1 200"),
+            "subscribe answered {line:?}"
+        );
         let mut headers = Vec::new();
         loop {
             line.clear();
@@ -170,6 +179,8 @@ fn parse_event(text: &str) -> Event {
     Event::Poke(Poke {
         stream: json["stream"].as_str().expect("stream").to_owned(),
         position: json["position"].as_i64().expect("integer position"),
-        global_position: json["globalPosition"].as_i64().expect("integer globalPosition"),
+        global_position: json["globalPosition"]
+            .as_i64()
+            .expect("integer globalPosition"),
     })
 }
