@@ -139,3 +139,45 @@ fn restarting_without_a_token_keeps_the_existing_one_valid() {
         second.output()
     );
 }
+
+#[test]
+fn a_deleted_namespace_stays_deleted_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = TestServer::builder().data_dir(dir.path()).start();
+    let token = first.call(ADMIN, json!(["ns.create", "brief"]))["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    write(&first, &token, "b-1", "T", json!({}));
+    assert_eq!(
+        first.call(ADMIN, json!(["ns.delete", "brief"]))["messagesDeleted"],
+        json!(1)
+    );
+    first.kill9();
+    let second = TestServer::builder().data_dir(dir.path()).start();
+    check(
+        &second,
+        Some(ADMIN),
+        json!(["ns.info", "brief"]),
+        404,
+        code("NAMESPACE_NOT_FOUND"),
+    );
+    check(
+        &second,
+        Some(&token),
+        json!(["stream.get", "b-1"]),
+        403,
+        code("AUTH_UNAUTHORIZED"),
+    );
+    let again = second.call(ADMIN, json!(["ns.create", "brief"]))["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    check(
+        &second,
+        Some(&again),
+        json!(["stream.version", "b-1"]),
+        200,
+        ok(json!(null)),
+    );
+}

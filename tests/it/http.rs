@@ -160,3 +160,28 @@ fn two_requests_on_one_kept_alive_connection_both_answer() {
         json!({"status": "ok"})
     );
 }
+
+#[test]
+fn a_chunked_request_body_is_accepted() {
+    let s = TestServer::test_mode();
+    let body = r#"["stream.write","chunk-1",{"type":"T","data":{"via":"chunked"}}]"#;
+    let (a, b) = body.split_at(20);
+    let raw = format!(
+        "POST /rpc HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        s.addr(),
+        a.len(),
+        b.len()
+    );
+    let conn = connect(s.addr());
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    (&conn).write_all(raw.as_bytes()).expect("write");
+    let response = Response::read_from(&mut reader).expect("response");
+    assert_eq!(
+        response.ok_json(),
+        json!({"position": 0, "globalPosition": 1})
+    );
+    assert_eq!(
+        s.call(ADMIN, json!(["stream.get", "chunk-1"]))[0][4],
+        json!({"via": "chunked"})
+    );
+}

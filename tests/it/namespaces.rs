@@ -795,3 +795,56 @@ fn test_mode_grants_namespace_tokens_go_s_authority() {
         code("NAMESPACE_NOT_FOUND"),
     );
 }
+
+#[test]
+fn hostile_and_look_alike_ids_get_separate_storage_inside_the_data_dir() {
+    let s = TestServer::strict();
+    let data_dir = s
+        .data_dir()
+        .expect("strict server has a data dir")
+        .to_owned();
+    let marker = data_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("tempdir name")
+        .to_owned();
+    let escape = format!("../escape-{marker}");
+    let ids = [
+        escape.as_str(),
+        "a/b",
+        "a_b",
+        "acme-prod",
+        "acme_prod",
+        "acme.prod",
+        "ümlaut",
+    ];
+    let tokens: Vec<String> = ids.iter().map(|id| create(&s, id)).collect();
+    for (i, token) in tokens.iter().enumerate() {
+        write(&s, token, "who-1", "T", json!({"ns": ids[i]}));
+    }
+    for (i, token) in tokens.iter().enumerate() {
+        let messages = s.call(token, json!(["stream.get", "who-1"]));
+        assert_eq!(
+            messages.as_array().expect("array").len(),
+            1,
+            "{}: {messages}",
+            ids[i]
+        );
+        assert_eq!(messages[0][4], json!({"ns": ids[i]}));
+    }
+    let parent = data_dir.parent().expect("parent");
+    let leaked: Vec<_> = std::fs::read_dir(parent)
+        .expect("read parent")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("escape-{marker}"))
+        })
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "files written outside the data dir: {leaked:?}"
+    );
+}

@@ -281,6 +281,7 @@ impl Builder {
             readers,
             allow_errors: self.allow_errors,
             exit: None,
+            data_dir: data_dir.clone(),
             _cwd: cwd,
             _owned_data: owned_data,
         };
@@ -328,6 +329,7 @@ pub(crate) struct TestServer {
     readers: Vec<JoinHandle<()>>,
     allow_errors: bool,
     exit: Option<ExitStatus>,
+    data_dir: Option<PathBuf>,
     _cwd: tempfile::TempDir,
     _owned_data: Option<tempfile::TempDir>,
 }
@@ -354,6 +356,11 @@ impl TestServer {
     /// Strict auth on file-backed SQLite in a fresh tempdir, admin token configured.
     pub(crate) fn strict() -> TestServer {
         TestServer::builder().strict().start()
+    }
+
+    /// The data directory of a strict (file-backed) server.
+    pub(crate) fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
     }
 
     pub(crate) fn port(&self) -> u16 {
