@@ -1,0 +1,137 @@
+//! The SQL texts of one namespace, rendered once per schema name.
+
+use crate::names::quote_ident;
+
+/// Message columns in the order [`crate::rows::message`] reads them.
+const MESSAGE_COLUMNS: &str = "id::text, stream_name::text, type::text, position, \
+     global_position, data::text, metadata::text, \
+     (extract(epoch FROM time) * 1000000)::int8";
+
+/// The fence columns after the message columns (see [`crate::fence`]): whether the row is
+/// below the snapshot's xmin, and its transaction id as text.
+const FENCE_COLUMNS: &str =
+    "xid < (SELECT pg_snapshot_xmin(pg_current_snapshot())) AS settled, xid::text";
+
+/// Statements of one namespace schema.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    /// `eventodb_append(...)`: positions of a batch (see `sql/postgres/namespace/003`).
+    pub(crate) append: String,
+    /// A stream from a position: `$1` stream, `$2` position, `$3` limit (NULL: none).
+    pub(crate) stream_from_position: String,
+    /// A stream from a global position: `$1` stream, `$2` global position, `$3` limit.
+    pub(crate) stream_from_global: String,
+    /// The last message of `$1`.
+    pub(crate) last: String,
+    /// The last message of `$1` with type `$2`.
+    pub(crate) last_of_type: String,
+    /// The version of stream `$1`.
+    pub(crate) version: String,
+    /// Streams with prefix `$1` after cursor `$2`, at most `$3`.
+    pub(crate) streams: String,
+    /// Categories with stream and message counts.
+    pub(crate) categories: String,
+    /// Message count, stream count, newest time.
+    pub(crate) stats: String,
+    /// Category reads, indexed by [`category_variant`].
+    pub(crate) category: [String; 8],
+    /// Change feed page: `$1` after this global position, `$2` limit.
+    pub(crate) feed: String,
+    /// The highest global position below the fence.
+    pub(crate) fenced_max: String,
+}
+
+/// Which of [`Queries::category`] serves a read with these filters.
+pub(crate) fn category_variant(by_category: bool, correlation: bool, group: bool) -> usize {
+    usize::from(by_category) | usize::from(correlation) << 1 | usize::from(group) << 2
+}
+
+impl Queries {
+    /// The statements of schema `schema` (the raw name; quoted here).
+    pub(crate) fn new(schema: &str) -> Self {
+        let s = quote_ident(schema);
+        let micros = |e: &str| format!("(extract(epoch FROM {e}) * 1000000)::int8");
+        let category =
+            std::array::from_fn(|v| category_sql(&s, v & 1 != 0, v & 2 != 0, v & 4 != 0));
+        Queries {
+            append: format!(
+                "SELECT o_position, o_global_position, o_replayed FROM {s}.eventodb_append(\
+                 $1::text, $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                 $7::int8, $8::text, $9::int8, $10::int8)"
+            ),
+            stream_from_position: format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
+                 WHERE stream_name = $1::text AND position >= $2::int8 \
+                 ORDER BY position LIMIT $3::int8"
+            ),
+            stream_from_global: format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
+                 WHERE stream_name = $1::text AND global_position >= $2::int8 \
+                 ORDER BY position LIMIT $3::int8"
+            ),
+            last: format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages WHERE stream_name = $1::text \
+                 ORDER BY position DESC LIMIT 1"
+            ),
+            last_of_type: format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
+                 WHERE stream_name = $1::text AND type = $2::text \
+                 ORDER BY position DESC LIMIT 1"
+            ),
+            version: format!("SELECT version FROM {s}.streams WHERE stream_name = $1::text"),
+            streams: format!(
+                "SELECT stream_name, version, {} FROM {s}.streams \
+                 WHERE stream_name >= $1::text COLLATE \"C\" \
+                   AND starts_with(stream_name, $1::text) \
+                   AND stream_name > $2::text COLLATE \"C\" \
+                 ORDER BY stream_name COLLATE \"C\" LIMIT $3::int8",
+                micros("last_time")
+            ),
+            categories: format!(
+                "SELECT category, count(*)::int8, sum(message_count)::int8 FROM {s}.streams \
+                 GROUP BY category ORDER BY category COLLATE \"C\""
+            ),
+            stats: format!(
+                "SELECT coalesce(sum(message_count), 0)::int8, count(*)::int8, {} \
+                 FROM {s}.streams",
+                micros("max(last_time)")
+            ),
+            category,
+            feed: format!(
+                "SELECT stream_name::text, position, global_position, {FENCE_COLUMNS} \
+                 FROM {s}.messages WHERE global_position > $1::int8 \
+                 ORDER BY global_position LIMIT $2::int8"
+            ),
+            fenced_max: format!(
+                "SELECT coalesce(max(global_position), 0)::int8 FROM {s}.messages \
+                 WHERE xid < pg_snapshot_xmin(pg_current_snapshot())"
+            ),
+        }
+    }
+}
+
+/// A category read: `$1` start, `$2` limit (NULL: none), then the category, correlation and
+/// group size/member parameters of the filters present, in that order.
+fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> String {
+    let mut sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages WHERE global_position >= $1::int8"
+    );
+    let mut n = 2;
+    if by_category {
+        n += 1;
+        sql.push_str(&format!(" AND category = ${n}::text"));
+    }
+    if correlation {
+        n += 1;
+        sql.push_str(&format!(" AND correlation = ${n}::text"));
+    }
+    if group {
+        sql.push_str(&format!(
+            " AND group_hash % ${}::int8 = ${}::int8",
+            n + 1,
+            n + 2
+        ));
+    }
+    sql.push_str(" ORDER BY global_position LIMIT $2::int8");
+    sql
+}
