@@ -6,7 +6,7 @@ run:            ## start the server on file-backed SQLite in ./eventodb-data
 	cargo run --release -- serve
 
 test:           ## the whole test suite (unit, conformance, black-box)
-	cargo test --workspace
+	cargo test --workspace --all-targets
 
 fmt:
 	cargo fmt --all

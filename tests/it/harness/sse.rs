@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -96,14 +95,6 @@ impl Sse {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-
-    /// Sets how long a read may wait before the test fails.
-    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(timeout))
-            .expect("read timeout");
     }
 
     /// Reads one HTTP chunk of the body into `pending`; false at the end of the body.
