@@ -377,3 +377,28 @@ fn restarting_with_a_different_token_makes_the_new_one_authoritative() {
         code("AUTH_UNAUTHORIZED"),
     );
 }
+
+#[test]
+fn empty_or_unparsable_env_values_fall_back_to_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::builder()
+        .data_dir(dir.path())
+        .no_token()
+        .env("EVENTODB_TEST_MODE", "maybe")
+        .env("EVENTODB_TOKEN", "")
+        .start();
+    // Not test mode: credentials are required.
+    check(
+        &s,
+        None,
+        json!(["stream.version", "e-1"]),
+        401,
+        code("AUTH_REQUIRED"),
+    );
+    // An empty EVENTODB_TOKEN is unset, so a token was generated and printed.
+    let out = s.output();
+    assert!(
+        out.contains("ns_ZGVmYXVsdA_"),
+        "generated default token printed:\n{out}"
+    );
+}

@@ -324,3 +324,25 @@ fn integer_options_given_as_fractions_are_truncated_toward_zero() {
     );
     assert_eq!(written["position"], json!(4));
 }
+
+#[test]
+fn null_integer_options_are_invalid_requests() {
+    // §2.11: integer arguments reject strings, booleans, null and objects. (Only a whole
+    // options object that is null counts as absent, §2.2.)
+    let s = seeded(2);
+    for request in [
+        json!(["stream.get", "read-1", {"batchSize": null}]),
+        json!(["stream.get", "read-1", {"position": null}]),
+        json!(["category.get", "read", {"position": null}]),
+        json!(["stream.write", "read-1", {"type": "T", "data": {}}, {"expectedVersion": null}]),
+    ] {
+        check(&s, Some(ADMIN), request, 400, code("INVALID_REQUEST"));
+    }
+    check(
+        &s,
+        Some(ADMIN),
+        json!(["stream.version", "read-1"]),
+        200,
+        ok(json!(1)),
+    );
+}
