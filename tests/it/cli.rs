@@ -402,3 +402,102 @@ fn empty_or_unparsable_env_values_fall_back_to_defaults() {
         "generated default token printed:\n{out}"
     );
 }
+
+#[test]
+fn sigint_also_shuts_down_gracefully() {
+    let mut s = TestServer::test_mode();
+    s.call(ADMIN, json!(["sys.health"]));
+    let (status, elapsed) = s.signal("INT");
+    assert!(status.success(), "{status:?}\n{}", s.output());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+}
+
+#[test]
+fn version_full_prints_the_banner_and_version() {
+    let short = run_cli(&["version"], &[]);
+    for args in [&["version", "--full"][..], &["version", "-f"]] {
+        let out = run_cli(args, &[]);
+        assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+        assert!(
+            out.stdout.contains(short.stdout.trim()),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn an_explicit_false_test_mode_flag_keeps_strict_auth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::builder()
+        .raw_args(&[
+            "serve",
+            "--test-mode=false",
+            "--port",
+            "0",
+            "--token",
+            ADMIN,
+            "--data-dir",
+            dir.path().to_str().expect("utf-8"),
+        ])
+        .start();
+    check(
+        &s,
+        None,
+        json!(["stream.version", "x-1"]),
+        401,
+        code("AUTH_REQUIRED"),
+    );
+}
+
+#[test]
+fn an_empty_sqlite_url_name_means_metadata_db() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TestServer::builder()
+        .raw_args(&[
+            "serve",
+            "--port",
+            "0",
+            "--token",
+            ADMIN,
+            "--db-url",
+            "sqlite://",
+            "--data-dir",
+            dir.path().to_str().expect("utf-8"),
+        ])
+        .start();
+    check(
+        &s,
+        Some(ADMIN),
+        json!(["stream.version", "x-1"]),
+        200,
+        ok(json!(null)),
+    );
+    assert!(dir.path().join("metadata.db").exists());
+}
+
+#[test]
+fn out_of_scope_storage_backends_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let out = run_cli(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--token",
+            ADMIN,
+            "--db-url",
+            "pebble://x",
+            "--data-dir",
+            data,
+        ],
+        &[],
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        format!("{}{}", out.stdout, out.stderr)
+            .to_lowercase()
+            .contains("pebble"),
+        "a clear message naming the backend: {out:?}"
+    );
+}

@@ -416,12 +416,17 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the exit; returns the status and how long the exit took.
     pub(crate) fn terminate(&mut self) -> (ExitStatus, Duration) {
+        self.signal("TERM")
+    }
+
+    /// Sends a signal (`TERM`, `INT`, ...) with `kill` and waits for the exit.
+    pub(crate) fn signal(&mut self, name: &str) -> (ExitStatus, Duration) {
         let started = Instant::now();
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
-            .expect("running kill -TERM");
-        assert!(status.success(), "kill -TERM failed");
+            .expect("running kill");
+        assert!(status.success(), "kill -{name} failed");
         let exit = self.wait_exit();
         (exit, started.elapsed())
     }
