@@ -161,3 +161,30 @@ fn concurrent_writes_across_streams_get_strictly_increasing_global_positions() {
         assert_eq!(p, [0, 1, 2, 3], "multi-{stream}");
     }
 }
+
+#[test]
+fn concurrent_creations_of_one_namespace_have_exactly_one_winner() {
+    let s = Arc::new(TestServer::strict());
+    let responses = concurrently(&s, |_| json!(["ns.create", "contested"]));
+    let winners: Vec<&Response> = responses.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        responses.iter().map(Response::text).collect::<Vec<_>>()
+    );
+    for loser in responses.iter().filter(|r| r.status != 200) {
+        loser.assert_error(409, "NAMESPACE_EXISTS");
+    }
+    let token = winners[0].json()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(
+        positions(&s.call(
+            &token,
+            json!(["stream.write", "c-1", {"type": "T", "data": {}}])
+        )),
+        (0, 1)
+    );
+}
