@@ -23,6 +23,8 @@ pub(crate) enum Command {
     },
     /// Start the server.
     Serve(Box<ServeArgs>),
+    /// Run the load generator (`eventodb bench`).
+    Bench(Box<eventodb_bench::BenchArgs>),
 }
 
 /// Flags of `eventodb serve`. Each falls back to its `EVENTODB_*` environment variable
@@ -88,6 +90,7 @@ eventodb: an event store that speaks the EventoDB protocol
 Usage:
   eventodb serve [flags]     start the server (flags: eventodb serve --help)
   eventodb [flags]           same as serve
+  eventodb bench <scenario>  load-test a server (eventodb bench --help)
   eventodb version [--full]  print the version
   eventodb help              print this help
 
@@ -136,6 +139,13 @@ pub(crate) fn parse(args: Vec<OsString>) -> Command {
     match first.as_deref() {
         None => Command::Help,
         Some("serve") => serve(args[1..].to_vec()),
+        Some("bench") => {
+            let argv = std::iter::once(OsString::from("eventodb bench")).chain(args[1..].to_vec());
+            match eventodb_bench::BenchArgs::try_parse_from(argv) {
+                Ok(parsed) => Command::Bench(Box::new(parsed)),
+                Err(e) => e.exit(),
+            }
+        }
         Some("version" | "--version" | "-version" | "-v") => Command::Version {
             full: args[1..]
                 .iter()

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        cli::Command::Bench(args) => eventodb_bench::main(*args),
         cli::Command::Serve(args) => match run(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
