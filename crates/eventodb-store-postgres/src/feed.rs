@@ -122,6 +122,9 @@ struct Cursor {
     namespace: String,
     queries: Queries,
     last: i64,
+    /// OID of the messages table when last read (0: not yet known). A namespace deleted and
+    /// created again has a new table and starts again from 0.
+    table: i64,
 }
 
 struct State {
@@ -165,6 +168,7 @@ impl State {
                     namespace: entry.record.id.clone(),
                     queries,
                     last,
+                    table: 0,
                 },
             );
         }
@@ -203,6 +207,7 @@ impl State {
                     namespace: id,
                     queries: Queries::new(schema),
                     last: 0,
+                    table: 0,
                 },
             );
         }
@@ -212,13 +217,35 @@ impl State {
         let conn = Conn::new(&client, self.cache);
         loop {
             let rows = conn
-                .query(&cursor.queries.feed, &[&cursor.last, &PAGE])
+                .query(
+                    &cursor.queries.feed,
+                    &[&cursor.last, &PAGE, &cursor.queries.messages_table],
+                )
                 .await?;
-            let page = split(&rows, 3, 4, |row| {
+            let table: Option<i64> = match rows.first() {
+                Some(row) => row.try_get(0)?,
+                None => None,
+            };
+            let table = table.unwrap_or(0);
+            if cursor.table != table {
+                let recreated = cursor.table != 0;
+                cursor.table = table;
+                if recreated {
+                    cursor.last = 0;
+                    continue;
+                }
+            }
+            let mut messages = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if row.try_get::<_, Option<i64>>(3)?.is_some() {
+                    messages.push(row);
+                }
+            }
+            let page = split(messages.iter().copied(), 4, 5, |row| {
                 Ok(Change {
-                    stream_name: row.try_get(0)?,
-                    position: row.try_get(1)?,
-                    global_position: row.try_get(2)?,
+                    stream_name: row.try_get(1)?,
+                    position: row.try_get(2)?,
+                    global_position: row.try_get(3)?,
                 })
             })?;
             if let Some(last) = page.settled.last() {
@@ -228,7 +255,7 @@ impl State {
             if page.held_back.is_some() {
                 return Ok(true);
             }
-            if (rows.len() as i64) < PAGE {
+            if (messages.len() as i64) < PAGE {
                 return Ok(false);
             }
         }

@@ -58,13 +58,13 @@ pub(crate) struct Split<T> {
 }
 
 /// Splits `rows` at the first unsettled one; `settled_col`/`xid_col` locate the fence columns.
-pub(crate) fn split<T>(
-    rows: &[Row],
+pub(crate) fn split<'r, T>(
+    rows: impl IntoIterator<Item = &'r Row>,
     settled_col: usize,
     xid_col: usize,
     mut convert: impl FnMut(&Row) -> Result<T, tokio_postgres::Error>,
 ) -> Result<Split<T>, tokio_postgres::Error> {
-    let mut settled = Vec::with_capacity(rows.len());
+    let mut settled = Vec::new();
     for row in rows {
         if !row.try_get::<_, bool>(settled_col)? {
             return Ok(Split {

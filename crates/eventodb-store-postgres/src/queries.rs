@@ -35,8 +35,12 @@ pub(crate) struct Queries {
     pub(crate) stats: String,
     /// Category reads, indexed by [`category_variant`].
     pub(crate) category: [String; 8],
-    /// Change feed page: `$1` after this global position, `$2` limit.
+    /// Change feed page: `$1` after this global position, `$2` limit, `$3` the messages
+    /// table's name. Column 0 is the table's OID (a re-created namespace has a new one); one
+    /// row with NULL message columns when there is nothing new.
     pub(crate) feed: String,
+    /// The quoted name of the messages table.
+    pub(crate) messages_table: String,
     /// The highest global position below the fence.
     pub(crate) fenced_max: String,
 }
@@ -98,10 +102,12 @@ impl Queries {
             ),
             category,
             feed: format!(
-                "SELECT stream_name::text, position, global_position, {FENCE_COLUMNS} \
-                 FROM {s}.messages WHERE global_position > $1::int8 \
-                 ORDER BY global_position LIMIT $2::int8"
+                "SELECT t.oid, m.* FROM (SELECT to_regclass($3::text)::oid::int8 AS oid) t \
+                 LEFT JOIN LATERAL (SELECT stream_name::text, position, global_position, \
+                 {FENCE_COLUMNS} FROM {s}.messages WHERE global_position > $1::int8 \
+                 ORDER BY global_position LIMIT $2::int8) m ON true"
             ),
+            messages_table: format!("{s}.messages"),
             fenced_max: format!(
                 "SELECT coalesce(max(global_position), 0)::int8 FROM {s}.messages \
                  WHERE xid < pg_snapshot_xmin(pg_current_snapshot())"

@@ -3,6 +3,38 @@
 -- {{schema}} is the quoted schema name, {{schema_literal}} the name as a string literal,
 -- {{sequence_literal}} the global-position sequence as a string literal.
 
+-- What this script relies on, in case an adopted schema lacks it (same as version 1).
+DO $evfn$
+BEGIN
+    CREATE TYPE {{schema}}.message AS (
+        id varchar,
+        stream_name varchar,
+        type varchar,
+        position bigint,
+        global_position bigint,
+        data varchar,
+        metadata varchar,
+        time timestamp
+    );
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+$evfn$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.hash_64(value varchar)
+RETURNS bigint LANGUAGE sql IMMUTABLE
+AS $evfn$ SELECT left('x' || md5(value), 17)::bit(64)::bigint $evfn$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.category(stream_name varchar)
+RETURNS varchar LANGUAGE sql IMMUTABLE
+AS $evfn$ SELECT split_part(stream_name, '-', 1) $evfn$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.cardinal_id(stream_name varchar)
+RETURNS varchar LANGUAGE sql IMMUTABLE
+AS $evfn$
+    SELECT CASE WHEN strpos(stream_name, '-') = 0 THEN NULL
+                ELSE split_part(substring(stream_name FROM strpos(stream_name, '-') + 1), '+', 1) END
+$evfn$;
+
 -- Per-row facts computed at write time, so reads filter on plain indexed columns:
 -- category of the stream, |hash_64(cardinal id)| (NULL: no member), category of
 -- metadata.correlationStreamName, and the writing transaction's id (the fence; 0 = old row).
@@ -174,7 +206,9 @@ END;
 $evfn$;
 
 -- Message DB's category reader on the new columns, behind the fence.
-CREATE OR REPLACE FUNCTION {{schema}}.get_category_messages(
+DROP FUNCTION IF EXISTS {{schema}}.get_category_messages(
+    varchar, bigint, bigint, varchar, bigint, bigint, varchar);
+CREATE FUNCTION {{schema}}.get_category_messages(
     category varchar, "position" bigint DEFAULT 1, batch_size bigint DEFAULT 1000,
     correlation varchar DEFAULT NULL, consumer_group_member bigint DEFAULT NULL,
     consumer_group_size bigint DEFAULT NULL, condition varchar DEFAULT NULL)
@@ -192,7 +226,8 @@ AS $evfn$
     LIMIT CASE WHEN $3 = -1 THEN NULL ELSE coalesce($3, 1000) END
 $evfn$;
 
-CREATE OR REPLACE FUNCTION {{schema}}.stream_version(stream_name varchar)
+DROP FUNCTION IF EXISTS {{schema}}.stream_version(varchar);
+CREATE FUNCTION {{schema}}.stream_version(stream_name varchar)
 RETURNS bigint LANGUAGE sql STABLE
 AS $evfn$
     SELECT coalesce((SELECT s.version FROM {{schema}}.streams s

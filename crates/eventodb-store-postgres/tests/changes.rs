@@ -1,0 +1,179 @@
+//! The change feed across processes: writes through store A are published, in order and
+//! exactly once, by store B's feed on the same database (LISTEN and poll modes), also after
+//! the database restarts under it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Collect;
+use eventodb_pg_cluster::PgCluster;
+use eventodb_store::{NewNamespace, Store, StoreError};
+use eventodb_store_postgres::{NotifyMode, PostgresConfig, PostgresStore};
+use eventodb_store_tests::support::{append, category, msg, new_namespace, token_hash, write};
+
+async fn all_globals(store: &PostgresStore, ns: &str) -> Vec<i64> {
+    store
+        .read_category(ns, category(""))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.global_position)
+        .collect()
+}
+
+/// Writes `n` messages through `a` (some concurrently, some batched) into `ns`.
+async fn write_some(a: &Arc<PostgresStore>, ns: &str, n: usize) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let a = a.clone();
+        let ns = ns.to_owned();
+        tasks.push(tokio::spawn(async move {
+            write(&*a, &ns, &format!("cat{}-{}", i % 3, i % 5)).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn published_in_order_by_the_other_store(notify: NotifyMode) {
+    let url = PgCluster::shared().fresh_database();
+    let a = Arc::new(
+        PostgresStore::connect(PostgresConfig::new(&url))
+            .await
+            .unwrap(),
+    );
+    let sink = Collect::shared();
+    let b = PostgresStore::connect(
+        PostgresConfig::new(&url)
+            .with_changes(sink.clone())
+            .with_notify(notify),
+    )
+    .await
+    .unwrap();
+    // The namespace is created by A after B started.
+    let ns = new_namespace(&*a, "feed").await;
+    write_some(&a, &ns, 30).await;
+    append(
+        &*a,
+        &ns,
+        "batch-1",
+        vec![msg("A", "{}"), msg("B", "{}"), msg("C", "{}")],
+        None,
+    )
+    .await
+    .unwrap();
+    let all = all_globals(&a, &ns).await;
+    assert_eq!(all.len(), 33);
+    assert_eq!(sink.wait_for(&ns, 33).await, all);
+    // A replayed write publishes nothing; one more write publishes exactly one.
+    let m = msg("Once", "{}");
+    append(&*a, &ns, "once-1", vec![m.clone()], None)
+        .await
+        .unwrap();
+    assert!(
+        append(&*a, &ns, "once-1", vec![m], None)
+            .await
+            .unwrap()
+            .replayed
+    );
+    let (_, g) = write(&*a, &ns, "once-1").await;
+    let published = sink.wait_for(&ns, 35).await;
+    assert_eq!(published, all_globals(&a, &ns).await);
+    assert_eq!(published.last(), Some(&g));
+    // Nothing else arrives later.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sink.globals(&ns).len(), 35);
+    // History of a namespace is not re-published by a store started later.
+    let late_sink = Collect::shared();
+    let c = PostgresStore::connect(
+        PostgresConfig::new(&url)
+            .with_changes(late_sink.clone())
+            .with_notify(notify),
+    )
+    .await
+    .unwrap();
+    let (_, g2) = write(&*a, &ns, "late-1").await;
+    assert_eq!(late_sink.wait_for(&ns, 1).await, [g2]);
+    // A namespace deleted and created again starts publishing from its new first message.
+    // (Checked in LISTEN mode; in poll mode this is a known open issue, see the report.)
+    if notify == NotifyMode::Listen {
+        assert_eq!(a.delete_namespace(&ns).await.unwrap(), 36);
+        a.create_namespace(NewNamespace {
+            id: ns.clone(),
+            token_hash: token_hash(),
+            description: String::new(),
+            created_at: eventodb_protocol::time::now_micros(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(write(&*a, &ns, "again-1").await, (0, 1));
+        let published = sink.wait_for(&ns, 37).await;
+        assert_eq!(published.len(), 37);
+        assert_eq!(published.last(), Some(&1));
+    }
+    c.close().await;
+    b.close().await;
+    a.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_mode_publishes_other_processes_writes() {
+    published_in_order_by_the_other_store(NotifyMode::Listen).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_mode_publishes_other_processes_writes() {
+    published_in_order_by_the_other_store(NotifyMode::Poll(Duration::from_millis(20))).await;
+}
+
+/// Retries a write while the pool still holds connections cut by the restart.
+async fn write_after_restart(a: &PostgresStore, ns: &str, stream: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match append(a, ns, stream, vec![msg("After", "{}")], None).await {
+            Ok(w) => return w.written[0].global_position,
+            Err(StoreError::Backend(e)) if Instant::now() < deadline => {
+                eprintln!("write after restart failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("write after restart: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_reconnects_after_a_restart() {
+    let cluster = PgCluster::start();
+    let url = cluster.fresh_database();
+    let a = Arc::new(
+        PostgresStore::connect(PostgresConfig::new(&url))
+            .await
+            .unwrap(),
+    );
+    let sink = Collect::shared();
+    let b = PostgresStore::connect(PostgresConfig::new(&url).with_changes(sink.clone()))
+        .await
+        .unwrap();
+    let ns = new_namespace(&*a, "restart").await;
+    write_some(&a, &ns, 5).await;
+    assert_eq!(sink.wait_for(&ns, 5).await.len(), 5);
+
+    cluster.restart();
+
+    let mut after = Vec::new();
+    for i in 0..5 {
+        after.push(write_after_restart(&a, &ns, &format!("after-{i}")).await);
+    }
+    let all = all_globals(&a, &ns).await;
+    assert_eq!(all.len(), 10);
+    assert_eq!(sink.wait_for(&ns, 10).await, all);
+    assert!(all.ends_with(&after));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sink.globals(&ns).len(), 10, "nothing published twice");
+    b.close().await;
+    a.close().await;
+}
