@@ -58,6 +58,7 @@ pub(crate) async fn run(config: ServeConfig) -> Result<()> {
     }
     ensure_default_namespace(&store, config.token.as_deref()).await?;
 
+    let shutdown = crate::shutdown::install().context("cannot install signal handlers")?;
     let listener = TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
@@ -68,7 +69,7 @@ pub(crate) async fn run(config: ServeConfig) -> Result<()> {
     http.relaxed_auth = config.relaxed_auth;
     http.sse_keepalive = config.sse_keepalive;
     let app = Arc::new(App::new(store, http, hub));
-    eventodb_http::serve(listener, app.clone(), crate::shutdown::signal()).await?;
+    eventodb_http::serve(listener, app.clone(), shutdown).await?;
 
     let started = Instant::now();
     app.store.close().await;

@@ -84,9 +84,10 @@ impl<'a> Object<'a> {
         })
     }
 
-    /// The raw value of a key; `null` counts as absent.
+    /// The raw value of a key, `null` included: a `null` where a string or an integer is
+    /// expected is a type error (PROTOCOL §2.11), not an absent value.
     pub(crate) fn raw(&self, key: &str) -> Option<&'a RawValue> {
-        self.fields.get(key).copied().filter(|v| v.get() != "null")
+        self.fields.get(key).copied()
     }
 
     /// An optional string value.

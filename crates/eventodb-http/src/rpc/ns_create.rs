@@ -15,7 +15,7 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
     ctx.caller.must_be_admin()?;
     let description = options.string("description")?.unwrap_or_default();
     if let Some(raw) = options.raw("metadata") {
-        if !raw.get().starts_with('{') {
+        if !raw.get().starts_with('{') && raw.get() != "null" {
             return Err(ApiError::invalid("options.metadata must be an object"));
         }
     }

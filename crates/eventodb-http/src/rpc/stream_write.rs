@@ -26,7 +26,9 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
         .filter(|raw| is_object(raw))
         .ok_or_else(|| ApiError::invalid("message.data is required and must be an object"))?;
     let metadata = match message.raw("metadata") {
+        // Absent and explicit null both mean "no metadata" (PROTOCOL §3.1).
         None => None,
+        Some(raw) if raw.get() == "null" => None,
         Some(raw) if is_object(raw) => Some(compact_text(raw)),
         Some(_) => {
             return Err(ApiError::invalid(
