@@ -1,6 +1,6 @@
 # The same commands CI runs (.ci/run), so a green `make ci` here means a green CI.
 
-.PHONY: run test fmt lint ci bench
+.PHONY: run test fmt lint ci bench bench-micro
 
 run:            ## start the server on file-backed SQLite in ./eventodb-data
 	cargo run --release -- serve
@@ -17,5 +17,8 @@ lint:
 
 ci: lint test
 
-bench:
+bench:          ## the load benchmarks against a release server (benches/run.sh, docs/BENCHMARKS.md)
+	benches/run.sh
+
+bench-micro:    ## the criterion micro-benchmarks
 	cargo bench --workspace

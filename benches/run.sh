@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The benchmark set of ../shared/docs/BENCHMARKING.md against our own server, with our own
+# load generator (`eventodb bench`). Used by `make bench`; figures go to docs/BENCHMARKS.md.
+#
+#   benches/run.sh                 # durable SQLite files, then test mode (in-memory)
+#   MODES=durable DURATION=5 benches/run.sh
+#
+# Environment: MODES (durable and/or test), DURATION and WARMUP (seconds per run),
+# OUT (directory for the JSON reports; default target/bench-results/<time>), COMMIT (label).
+#
+# The server and the generator share the machine's cores. Runs are unpinned, except the
+# single-connection write, where the server is pinned to CPU 0 and the generator to CPU 1
+# (taskset), so the figure is a cross-core round trip every time. Set PIN=0 to never pin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODES=${MODES:-"durable test"}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-1}
+PIN=${PIN:-1}
+OUT=${OUT:-target/bench-results/$(date +%Y%m%d-%H%M%S)}
+TOKEN=ns_ZGVmYXVsdA_0000000000000000000000000000000000000000000000000000000000000000
+BIN=${CARGO_TARGET_DIR:-target}/release/eventodb
+
+cargo build --release -p eventodb
+mkdir -p "$OUT"
+# 1,000 subscribers need 1,000 sockets on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+CPUS=$(nproc)
+if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then CAN_PIN=1; else CAN_PIN=0; fi
+
+SERVER_PID=
+GEN_PREFIX=
+SCRATCH=$(mktemp -d)
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+start_server() { # $1 = durable | test
+    local log="$SCRATCH/server-$1.log"
+    local flags=(--host 127.0.0.1 --port 0 --token "$TOKEN" --log-level info)
+    if [ "$1" = durable ]; then
+        flags+=(--data-dir "$SCRATCH/data")
+    else
+        flags+=(--test-mode)
+    fi
+    "$BIN" serve "${flags[@]}" >"$log" 2>&1 &
+    SERVER_PID=$!
+    local tries=0
+    until grep -q "listening on" "$log"; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 300 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "server did not start:" >&2; cat "$log" >&2; exit 1
+        fi
+        sleep 0.1
+    done
+    ADDR=$(grep -o "listening on [^ \"]*" "$log" | head -1 | sed 's/listening on //')
+    URL="http://$ADDR"
+    IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    echo "== $1: server pid $SERVER_PID at $URL, idle RSS ${IDLE_RSS} KiB"
+    echo "{\"mode\":\"$1\",\"idle_rss_kib\":$IDLE_RSS}" >"$OUT/$1-idle.json"
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+
+bench() { # $1 = mode, $2 = run name, rest = bench arguments
+    local mode=$1 name=$2; shift 2
+    echo "-- $mode / $name: eventodb bench $*"
+    $GEN_PREFIX "$BIN" bench --url "$URL" --token "$TOKEN" --server-pid "$SERVER_PID" \
+        --duration "$DURATION" --warmup "$WARMUP" --quiet --json "$@" >"$OUT/$mode-$name.json"
+    python3 - "$OUT/$mode-$name.json" <<'PY' 2>/dev/null || cat "$OUT/$mode-$name.json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for s in r["steps"]:
+    l = s["latency_ms"]
+    line = (f'   {s["ops_per_sec"]:>10.1f} ops/s  p50 {l["p50"]:.3f}  p95 {l["p95"]:.3f}  '
+            f'p99 {l["p99"]:.3f}  p99.9 {l["p99_9"]:.3f}  max {l["max"]:.3f} ms  errors {s["errors"]}')
+    if "server_rss_kib" in s:
+        line += f'  rss peak {s["server_rss_kib"]["peak"]} KiB'
+    print(line)
+    if "pokes" in s:
+        p = s["pokes"]
+        print(f'   pokes expected {p["expected"]} received {p["received"]} missed {p["missed"]} '
+              f'duplicated {p["duplicated"]} before-ack {p["before_ack"]}; '
+              f'RSS {p["rss_before_subscribing_kib"]} -> {p["rss_idle_subscribed_kib"]} KiB, '
+              f'{p["bytes_per_idle_subscriber"]} B per idle subscriber')
+PY
+}
+
+pinned_bench() { # the single-connection run: server on CPU 0, generator on CPU 1
+    local mode=$1 name=$2; shift 2
+    if [ "$CAN_PIN" = 1 ]; then
+        taskset -a -p -c 0 "$SERVER_PID" >/dev/null
+        echo "   (pinned: server on CPU 0, generator on CPU 1)"
+        GEN_PREFIX="taskset -c 1"
+        bench "$mode" "$name" "$@"
+        GEN_PREFIX=
+        taskset -a -p -c "0-$((CPUS - 1))" "$SERVER_PID" >/dev/null
+    else
+        bench "$mode" "$name" "$@"
+    fi
+}
+
+echo "machine: $CPUS CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+echo "commit: ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}; generator and server share the CPUs"
+for mode in $MODES; do
+    start_server "$mode"
+    pinned_bench "$mode" write-1 write --clients 1
+    bench "$mode" write-16 write --clients 16
+    bench "$mode" write-64 write --clients 64
+    bench "$mode" mixed mixed
+    bench "$mode" read-stream read-stream --clients 16
+    bench "$mode" read-category read-category --clients 16
+    bench "$mode" consumer-group read-category --clients 16 --consumer-group 4
+    bench "$mode" subscribe-1 subscribe --subscribers 1
+    bench "$mode" subscribe-100 subscribe --subscribers 100
+    bench "$mode" subscribe-1000 subscribe --subscribers 1000
+    bench "$mode" open-loop-2000 write --rate 2000 --clients 16
+    stop_server
+done
+echo "JSON reports in $OUT"
