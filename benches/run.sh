@@ -90,6 +90,9 @@ for s in r["steps"]:
               f'duplicated {p["duplicated"]} before-ack {p["before_ack"]}; '
               f'RSS {p["rss_before_subscribing_kib"]} -> {p["rss_idle_subscribed_kib"]} KiB, '
               f'{p["bytes_per_idle_subscriber"]} B per idle subscriber')
+        f = s["poke_latency_from_send_ms"]
+        print(f'   poke latency from the write request: p50 {f["p50"]:.3f} p99 {f["p99"]:.3f} '
+              f'p99.9 {f["p99_9"]:.3f} max {f["max"]:.3f} ms')
 PY
 }
 

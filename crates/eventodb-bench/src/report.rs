@@ -45,6 +45,8 @@ pub struct StepReport {
     pub pokes: Option<PokeStats>,
     /// The writer's own latency (subscribe only).
     pub writes: Option<Recorder>,
+    /// Poke latency from the write's request being sent (subscribe only).
+    pub from_send: Option<Recorder>,
 }
 
 impl StepReport {
@@ -113,6 +115,9 @@ impl StepReport {
         if let Some(w) = &self.writes {
             step["write_latency_ms"] = percentiles_json(&w.percentiles());
             step["write_errors"] = json!(w.errors());
+        }
+        if let Some(f) = &self.from_send {
+            step["poke_latency_from_send_ms"] = percentiles_json(&f.percentiles());
         }
         step
     }
@@ -215,6 +220,17 @@ fn step_details(out: &mut String, step: &StepReport) {
             ms(p.p99),
             ms(p.max),
             w.error_count()
+        );
+    }
+    if let Some(f) = &step.from_send {
+        let p = f.percentiles();
+        let _ = writeln!(
+            out,
+            "        poke latency from the write's request ms: p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}",
+            ms(p.p50),
+            ms(p.p99),
+            ms(p.p999),
+            ms(p.max)
         );
     }
     if let Some(rss) = &step.rss {

@@ -58,6 +58,7 @@ pub async fn execute(target: &Arc<Target>, args: &BenchArgs, plan: &Plan) -> Res
                     rss: outcome.rss,
                     pokes: Some(outcome.stats),
                     writes: Some(outcome.writes),
+                    from_send: Some(outcome.from_send),
                 }
             }
             scenario => {
@@ -117,5 +118,6 @@ async fn run_requests(
         rss: sampler.finish().await,
         pokes: None,
         writes: None,
+        from_send: None,
     })
 }

@@ -87,6 +87,9 @@ pub struct SubscribeOutcome {
     pub pokes: Recorder,
     /// The writer's own write latency, from the scheduled start.
     pub writes: Recorder,
+    /// Poke latency from the moment the write request was sent (an upper bound that
+    /// includes the write itself; useful because most pokes beat the acknowledgement).
+    pub from_send: Recorder,
     /// Delivery counts and memory.
     pub stats: PokeStats,
     /// Server RSS over the writing phase.
@@ -96,6 +99,7 @@ pub struct SubscribeOutcome {
 /// One acknowledged write.
 struct Written {
     global: i64,
+    sent: Instant,
     acked: Instant,
     measured: bool,
 }
@@ -176,12 +180,13 @@ pub async fn run(
         }));
     }
 
-    let (pokes, mut stats) = tally(&written, &received);
+    let (pokes, from_send, mut stats) = tally(&written, &received);
     stats.rss_before_kib = rss_before;
     stats.rss_idle_kib = rss_idle;
     Ok(SubscribeOutcome {
         pokes,
         writes,
+        from_send,
         stats,
         rss,
     })
@@ -213,6 +218,7 @@ async fn write_on_timetable(
         }
         tokio::time::sleep_until(scheduled).await;
         let stream = format!("{}-s{}", spec.category, slot % STREAMS);
+        let sent = Instant::now();
         let call = writer.rpc(body::write(&stream, slot, &spec.pad, None));
         let reply = match tokio::time::timeout_at(end + DRAIN_TIMEOUT, call).await {
             Ok(reply) => reply,
@@ -229,6 +235,7 @@ async fn write_on_timetable(
                     live.ok();
                     written.push(Written {
                         global,
+                        sent,
                         acked,
                         measured,
                     });
@@ -324,8 +331,9 @@ async fn subscriber(
 }
 
 /// Joins the writes with what each subscription received.
-fn tally(written: &[Written], received: &[Received]) -> (Recorder, PokeStats) {
+fn tally(written: &[Written], received: &[Received]) -> (Recorder, Recorder, PokeStats) {
     let mut recorder = Recorder::new();
+    let mut from_send = Recorder::new();
     let mut stats = PokeStats {
         writes: written.len() as u64,
         expected: written.len() as u64 * received.len() as u64,
@@ -352,11 +360,12 @@ fn tally(written: &[Written], received: &[Received]) -> (Recorder, PokeStats) {
                             stats.before_ack += 1;
                         }
                         recorder.ok(at.saturating_duration_since(write.acked));
+                        from_send.ok(at.saturating_duration_since(write.sent));
                     }
                 }
                 None => stats.missed += 1,
             }
         }
     }
-    (recorder, stats)
+    (recorder, from_send, stats)
 }
