@@ -5,8 +5,9 @@
 run:            ## start the server on file-backed SQLite in ./eventodb-data
 	cargo run --release -- serve
 
-test:           ## the whole test suite (unit, conformance, black-box)
+test:           ## the whole test suite: unit, conformance, black-box on SQLite, black-box on PostgreSQL
 	cargo test --workspace --all-targets
+	EVENTODB_TEST_BACKEND=postgres cargo test --test it
 
 fmt:
 	cargo fmt --all

@@ -64,6 +64,24 @@ pub(crate) struct ServeArgs {
         value_parser = parse_go_bool
     )]
     pub(crate) test_mode: Option<bool>,
+    /// PostgreSQL pool size [env: EVENTODB_PG_POOL_SIZE] [default: 8]
+    #[arg(long = "pg-pool-size")]
+    pub(crate) pg_pool_size: Option<usize>,
+    /// Seconds to wait for a PostgreSQL connection [env: EVENTODB_PG_CONNECT_TIMEOUT] [default: 5]
+    #[arg(long = "pg-connect-timeout")]
+    pub(crate) pg_connect_timeout: Option<u64>,
+    /// Cache prepared statements per connection; turn off behind transaction-pooling proxies
+    /// [env: EVENTODB_PG_STATEMENT_CACHE] [default: true]
+    #[arg(long = "pg-statement-cache", value_parser = parse_go_bool)]
+    pub(crate) pg_statement_cache: Option<bool>,
+    /// How other processes' writes are noticed: `listen` (LISTEN/NOTIFY) or `poll`
+    /// [env: EVENTODB_PG_NOTIFY] [default: listen]
+    #[arg(long = "pg-notify")]
+    pub(crate) pg_notify: Option<String>,
+    /// Polling interval in milliseconds with --pg-notify=poll [env: EVENTODB_PG_POLL_INTERVAL]
+    /// [default: 100]
+    #[arg(long = "pg-poll-interval")]
+    pub(crate) pg_poll_interval: Option<u64>,
     /// Seconds between SSE keepalive comments [env: EVENTODB_SSE_KEEPALIVE] [default: 15]
     #[arg(long = "sse-keepalive")]
     pub(crate) sse_keepalive: Option<u64>,

@@ -22,6 +22,23 @@ pub(crate) enum Storage {
         /// File name of the registry database inside `data_dir`.
         registry_file: String,
     },
+    /// PostgreSQL, a schema per namespace.
+    Postgres(PgSettings),
+}
+
+/// PostgreSQL settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PgSettings {
+    /// Connection URL (`postgres://…`).
+    pub(crate) url: String,
+    /// Pool size.
+    pub(crate) pool_size: usize,
+    /// How long to wait for a connection.
+    pub(crate) connect_timeout: std::time::Duration,
+    /// Prepared-statement caching.
+    pub(crate) statement_cache: bool,
+    /// `None`: LISTEN/NOTIFY; `Some(interval)`: polling.
+    pub(crate) poll: Option<std::time::Duration>,
 }
 
 /// Log output format.
@@ -109,7 +126,55 @@ impl ServeConfig {
         if let Some(db_type) = args.db_type.or_else(|| env("EVENTODB_DB_TYPE")) {
             bail!("--db-type {db_type:?} is not supported (only the default storage types are)");
         }
-        let storage = storage(db_url.as_deref(), data_dir, test_mode)?;
+        let mut storage = storage(db_url.as_deref(), data_dir, test_mode)?;
+        if let Storage::Postgres(pg) = &mut storage {
+            let number =
+                |flag: Option<u64>, var: &str, default: u64, warnings: &mut Vec<String>| {
+                    flag.or_else(|| {
+                        let v = env(var)?;
+                        v.parse().ok().or_else(|| {
+                            warnings.push(format!("ignoring {var}={v:?}: not a number"));
+                            None
+                        })
+                    })
+                    .unwrap_or(default)
+                };
+            pg.pool_size = number(
+                args.pg_pool_size.map(|n| n as u64),
+                "EVENTODB_PG_POOL_SIZE",
+                8,
+                &mut warnings,
+            )
+            .max(1) as usize;
+            pg.connect_timeout = std::time::Duration::from_secs(number(
+                args.pg_connect_timeout,
+                "EVENTODB_PG_CONNECT_TIMEOUT",
+                5,
+                &mut warnings,
+            ));
+            pg.statement_cache = match args.pg_statement_cache {
+                Some(b) => b,
+                None => env("EVENTODB_PG_STATEMENT_CACHE")
+                    .and_then(|v| parse_go_bool(&v).ok())
+                    .unwrap_or(true),
+            };
+            let interval = number(
+                args.pg_poll_interval,
+                "EVENTODB_PG_POLL_INTERVAL",
+                100,
+                &mut warnings,
+            )
+            .max(1);
+            pg.poll = match args
+                .pg_notify
+                .or_else(|| env("EVENTODB_PG_NOTIFY"))
+                .as_deref()
+            {
+                None | Some("listen") => None,
+                Some("poll") => Some(std::time::Duration::from_millis(interval)),
+                Some(other) => bail!("--pg-notify must be listen or poll, not {other:?}"),
+            };
+        }
         let log_level = match args
             .log_level
             .or_else(|| env("EVENTODB_LOG_LEVEL"))
@@ -174,9 +239,13 @@ fn storage(db_url: Option<&str>, data_dir: Option<PathBuf>, test_mode: bool) -> 
         });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!(
-            "the PostgreSQL backend is not available in this build yet; use SQLite (no --db-url)"
-        );
+        return Ok(Storage::Postgres(PgSettings {
+            url: url.to_owned(),
+            pool_size: 8,
+            connect_timeout: std::time::Duration::from_secs(5),
+            statement_cache: true,
+            poll: None,
+        }));
     }
     if url.starts_with("pebble://") {
         bail!("the Pebble backend is not supported; use SQLite (no --db-url) or PostgreSQL");
@@ -213,6 +282,10 @@ mod tests {
             }
         );
         assert!(storage(Some("sqlite://x.db"), None, false).is_err());
+        assert!(matches!(
+            storage(Some("postgres://u@localhost/db"), None, true).unwrap(),
+            Storage::Postgres(PgSettings { pool_size: 8, .. })
+        ));
         assert!(storage(Some("pebble://x"), None, false).is_err());
         assert!(storage(Some("mysql://x"), None, false).is_err());
     }

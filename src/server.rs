@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use eventodb_http::{App, Hub, ServerConfig, DEFAULT_NAMESPACE};
 use eventodb_protocol::{time::now_micros, token};
 use eventodb_store::{NewNamespace, Store};
+use eventodb_store_postgres::{NotifyMode, PostgresConfig, PostgresStore};
 use eventodb_store_sqlite::{SqliteConfig, SqliteLocation, SqliteStore, Synchronous};
 use tokio::net::TcpListener;
 
@@ -22,40 +23,61 @@ pub(crate) async fn run(config: ServeConfig) -> Result<()> {
             Err(e) => bail!("--token is not a valid token: {}", e.describe()),
         }
     }
-    let location = match &config.storage {
-        Storage::SqliteMemory => SqliteLocation::Memory,
+    // The hub exists before the store: the store publishes every commit into it.
+    let hub = Arc::new(Hub::new());
+    match &config.storage {
+        Storage::SqliteMemory => {
+            let store = open_sqlite(SqliteLocation::Memory, hub.clone())?;
+            tracing::info!("storage: in-memory SQLite (test mode): data is lost at exit");
+            serve_with(store, hub, &config).await
+        }
         Storage::SqliteFiles {
             data_dir,
             registry_file,
         } => {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-            SqliteLocation::Dir {
+            let location = SqliteLocation::Dir {
                 data_dir: data_dir.clone(),
                 registry_file: registry_file.clone(),
-            }
-        }
-    };
-    // The hub exists before the store: the store publishes every commit into it.
-    let hub = Arc::new(Hub::new());
-    let store = SqliteStore::open_with_sink(
-        SqliteConfig {
-            location,
-            synchronous: Synchronous::Full,
-        },
-        hub.clone(),
-    )
-    .context("cannot open storage")?;
-    match &config.storage {
-        Storage::SqliteMemory => {
-            tracing::info!("storage: in-memory SQLite (test mode): data is lost at exit")
-        }
-        Storage::SqliteFiles { data_dir, .. } => {
+            };
+            let store = open_sqlite(location, hub.clone())?;
             let shown = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.clone());
             tracing::info!(data_dir = %shown.display(), "storage: SQLite files");
             println!("eventodb: data is stored in {}", shown.display());
+            serve_with(store, hub, &config).await
+        }
+        Storage::Postgres(pg) => {
+            let mut settings = PostgresConfig::new(pg.url.clone()).with_changes(hub.clone());
+            settings.pool_size = pg.pool_size;
+            settings.connect_timeout = pg.connect_timeout;
+            settings.statement_cache = pg.statement_cache;
+            if let Some(interval) = pg.poll {
+                settings = settings.with_notify(NotifyMode::Poll(interval));
+            }
+            let store = PostgresStore::connect(settings)
+                .await
+                .context("cannot open PostgreSQL storage")?;
+            tracing::info!(
+                pool_size = pg.pool_size,
+                notify = if pg.poll.is_some() { "poll" } else { "listen" },
+                "storage: PostgreSQL"
+            );
+            serve_with(store, hub, &config).await
         }
     }
+}
+
+fn open_sqlite(location: SqliteLocation, hub: Arc<Hub>) -> Result<SqliteStore> {
+    let config = SqliteConfig {
+        location,
+        synchronous: Synchronous::Full,
+    };
+    SqliteStore::open_with_sink(config, hub).context("cannot open storage")
+}
+
+/// Serves on an opened store: default namespace, listener, serve, drain, close.
+async fn serve_with<S: Store>(store: S, hub: Arc<Hub>, config: &ServeConfig) -> Result<()> {
     ensure_default_namespace(&store, config.token.as_deref()).await?;
 
     let shutdown = crate::shutdown::install().context("cannot install signal handlers")?;

@@ -157,7 +157,7 @@ fn sys_methods_require_authentication_outside_test_mode() {
 
 #[test]
 fn test_mode_lets_unusable_credentials_through_as_default() {
-    let s = TestServer::test_mode();
+    let s = TestServer::builder().relaxed().start();
     let write = |request: Request| {
         let response =
             s.send(request.json(&json!(["stream.write", "tm-1", {"type": "T", "data": {}}])));

@@ -186,6 +186,7 @@ fn flags_win_over_environment_variables() {
         .env("EVENTODB_PORT", &taken_port)
         .env("EVENTODB_TEST_MODE", "false")
         .env("EVENTODB_TOKEN", &token_for("default", 'e'))
+        .relaxed()
         .start();
     assert_ne!(s.port().to_string(), taken_port);
     // --test-mode on the command line beats EVENTODB_TEST_MODE=false; --token beats EVENTODB_TOKEN.

@@ -4,7 +4,7 @@ use std::io::{BufReader, Write};
 
 use serde_json::json;
 
-use crate::harness::{connect, is_semver, Request, Response, TestServer, ADMIN};
+use crate::harness::{connect, is_semver, on_postgres, Request, Response, TestServer, ADMIN};
 
 #[test]
 fn health_answers_without_auth_on_any_method() {
@@ -39,7 +39,8 @@ fn sys_health_reports_status_backend_and_connections() {
     let s = TestServer::test_mode();
     let health = s.call(ADMIN, json!(["sys.health"]));
     assert_eq!(health["status"], json!("ok"));
-    assert_eq!(health["backend"], json!("sqlite"));
+    let backend = if on_postgres() { "postgres" } else { "sqlite" };
+    assert_eq!(health["backend"], json!(backend));
     assert!(
         health["connections"].is_u64(),
         "connections is a non-negative integer: {health}"

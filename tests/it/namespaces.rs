@@ -702,7 +702,7 @@ fn namespace_tokens_manage_only_themselves_in_strict_mode() {
 
 #[test]
 fn test_mode_uses_default_without_a_token_and_404s_unknown_namespaces() {
-    let s = TestServer::test_mode();
+    let s = TestServer::builder().relaxed().start();
     check(
         &s,
         None,
@@ -767,7 +767,7 @@ fn test_mode_uses_default_without_a_token_and_404s_unknown_namespaces() {
 
 #[test]
 fn test_mode_grants_namespace_tokens_go_s_authority() {
-    let s = TestServer::test_mode();
+    let s = TestServer::builder().relaxed().start();
     let a = create(&s, "go-a");
     create(&s, "go-b");
     // Relaxed auth behaves like Go: any caller may manage any namespace.

@@ -236,7 +236,7 @@ fn credentials_are_checked_like_rpc() {
 
 #[test]
 fn an_unknown_namespace_in_test_mode_is_404() {
-    let server = TestServer::test_mode();
+    let server = TestServer::builder().relaxed().start();
     let response =
         server.send(Request::get("/subscribe?all=true").bearer(&token_for("ghost", '1')));
     response.assert_error(404, "NAMESPACE_NOT_FOUND");

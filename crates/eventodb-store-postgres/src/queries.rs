@@ -25,6 +25,8 @@ pub(crate) struct Queries {
     pub(crate) last: String,
     /// The last message of `$1` with type `$2`.
     pub(crate) last_of_type: String,
+    /// The highest committed global position.
+    pub(crate) head: String,
     /// The version of stream `$1`.
     pub(crate) version: String,
     /// Streams with prefix `$1` after cursor `$2`, at most `$3`.
@@ -82,6 +84,7 @@ impl Queries {
                  WHERE stream_name = $1::text AND type = $2::text \
                  ORDER BY position DESC LIMIT 1"
             ),
+            head: format!("SELECT coalesce(max(global_position), 0)::int8 FROM {s}.messages"),
             version: format!("SELECT version FROM {s}.streams WHERE stream_name = $1::text"),
             streams: format!(
                 "SELECT stream_name, version, {} FROM {s}.streams \

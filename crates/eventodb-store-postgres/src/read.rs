@@ -53,6 +53,11 @@ pub(crate) async fn version(conn: &Conn<'_>, q: &Queries, stream: &str) -> PgRes
     row.map(|r| r.try_get(0)).transpose()
 }
 
+/// The highest committed global position (0 when empty).
+pub(crate) async fn head(conn: &Conn<'_>, q: &Queries) -> PgResult<i64> {
+    conn.query_one(&q.head, &[]).await?.try_get(0)
+}
+
 /// A page of streams by name (byte-wise), literal prefix, strict cursor.
 pub(crate) async fn streams(
     conn: &Conn<'_>,

@@ -319,6 +319,10 @@ impl Store for PostgresStore {
         in_namespace!(self, ns, |conn, q| read::version(&conn, q, stream_name))
     }
 
+    async fn head_position(&self, ns: &str) -> StoreResult<i64> {
+        in_namespace!(self, ns, |conn, q| read::head(&conn, q))
+    }
+
     async fn list_streams(&self, ns: &str, query: StreamsQuery) -> StoreResult<Vec<StreamSummary>> {
         in_namespace!(self, ns, |conn, q| read::streams(&conn, q, &query))
     }

@@ -114,6 +114,13 @@ pub(crate) fn stream_version(conn: &Connection, stream_name: &str) -> StoreResul
         .map_err(StoreError::backend)
 }
 
+/// The highest global position ever assigned in the namespace (0 when none).
+pub(crate) fn head_position(conn: &Connection) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT coalesce(max(global_position), 0) FROM messages")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(StoreError::backend)
+}
+
 /// The smallest string greater than every string that starts with `prefix` (byte-wise, which
 /// for UTF-8 is code-point order); `None` when there is none.
 fn prefix_upper_bound(prefix: &str) -> Option<String> {

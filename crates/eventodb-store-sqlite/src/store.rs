@@ -393,6 +393,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn head_position(&self, ns: &str) -> StoreResult<i64> {
+        self.handle(ns)?.read(queries::head_position).await
+    }
+
     async fn list_streams(&self, ns: &str, query: StreamsQuery) -> StoreResult<Vec<StreamSummary>> {
         self.handle(ns)?
             .read(move |conn| queries::list_streams(conn, &query))

@@ -60,6 +60,7 @@ macro_rules! __conformance_checks {
                 read_from_global_position,
                 last_message,
                 stream_version,
+                head_position,
             }
             read_category {
                 category_membership,

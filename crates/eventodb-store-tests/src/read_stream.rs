@@ -143,6 +143,20 @@ pub async fn last_message<S: Store>(store: &Arc<S>) {
     assert_eq!(Some(&last), whole.last());
 }
 
+/// `head_position` is 0 for an empty namespace and the highest global position after writes.
+pub async fn head_position<S: Store>(store: &Arc<S>) {
+    let s = &**store;
+    let ns = new_namespace(s, "head").await;
+    assert_eq!(s.head_position(&ns).await.unwrap(), 0);
+    write(s, &ns, "acct-1").await;
+    let (_, g) = write(s, &ns, "acct-2").await;
+    assert_eq!(s.head_position(&ns).await.unwrap(), g);
+    assert!(matches!(
+        s.head_position("no-such-namespace").await,
+        Err(eventodb_store::StoreError::NamespaceNotFound(_))
+    ));
+}
+
 /// `stream_version` is `None` for a missing stream and the last position otherwise.
 pub async fn stream_version<S: Store>(store: &Arc<S>) {
     let s = &**store;

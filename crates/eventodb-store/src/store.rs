@@ -79,6 +79,10 @@ pub trait Store: Send + Sync + 'static {
         stream_name: &str,
     ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
 
+    /// The highest global position committed in the namespace (0 when empty). A write
+    /// acknowledged before this call has a global position at or below the answer.
+    fn head_position(&self, ns: &str) -> impl Future<Output = StoreResult<i64>> + Send;
+
     /// A page of the namespace's streams, by name.
     fn list_streams(
         &self,

@@ -152,9 +152,43 @@ pub(crate) struct Builder {
     raw_args: Option<Vec<String>>,
     envs: Vec<(String, String)>,
     allow_errors: bool,
+    relaxed: bool,
+}
+
+/// The storage backend the suite runs on: `EVENTODB_TEST_BACKEND=postgres` runs every server on
+/// a fresh database of the harness's PostgreSQL cluster; anything else (the default) on SQLite.
+pub(crate) fn on_postgres() -> bool {
+    std::env::var("EVENTODB_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
+/// The PostgreSQL database standing for a data directory, so a test that restarts a server
+/// "on the same data" gets the same database.
+fn database_for(dir: Option<&Path>) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    let cluster = eventodb_pg_cluster::PgCluster::shared();
+    let Some(dir) = dir else {
+        return cluster.fresh_database();
+    };
+    let mut map = DATABASES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(dir.to_owned())
+        .or_insert_with(|| cluster.fresh_database())
+        .clone()
 }
 
 impl Builder {
+    /// Relaxed authentication, which only exists on in-memory SQLite (PROTOCOL §2.9): the
+    /// server runs there whatever the suite's backend.
+    pub(crate) fn relaxed(mut self) -> Builder {
+        self.relaxed = true;
+        self.strict = false;
+        self
+    }
+
     /// Strict auth on file-backed SQLite (a fresh tempdir unless `data_dir` is given).
     pub(crate) fn strict(mut self) -> Builder {
         self.strict = true;
@@ -240,7 +274,14 @@ impl Builder {
                     "--port".into(),
                     self.port.to_string().into(),
                 ];
-                if let Some(dir) = &data_dir {
+                if on_postgres() && !self.relaxed {
+                    // Test mode with a --db-url keeps strict auth, as in Go (PROTOCOL §2.9).
+                    if !self.strict {
+                        args.push("--test-mode".into());
+                    }
+                    args.push("--db-url".into());
+                    args.push(database_for(data_dir.as_deref()).into());
+                } else if let Some(dir) = &data_dir {
                     args.push("--data-dir".into());
                     args.push(dir.clone().into());
                 } else {
@@ -345,6 +386,7 @@ impl TestServer {
             raw_args: None,
             envs: Vec::new(),
             allow_errors: false,
+            relaxed: false,
         }
     }
 

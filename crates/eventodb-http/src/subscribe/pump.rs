@@ -43,11 +43,22 @@ pub(crate) async fn run<S: Store>(
         frames,
         shutdown: app.shutdown.clone(),
     };
+    let by_stream_position = matches!(params.target, Target::Stream(_));
+    let mut next = params.position;
+    if params.target == Target::All {
+        // No replay: a write acknowledged before this subscription must not be poked, even
+        // when a backend publishes it a moment after the acknowledgement (PostgreSQL's feed).
+        match app.store.head_position(&namespace).await {
+            Ok(head) => next = next.max(head + 1),
+            Err(e) => {
+                tracing::warn!(error = %e, "subscription could not read the head; closing it");
+                return;
+            }
+        }
+    }
     if !out.send(Bytes::from_static(sse::READY)).await {
         return;
     }
-    let by_stream_position = matches!(params.target, Target::Stream(_));
-    let mut next = params.position;
     match catch_up(&app, &namespace, &params).await {
         Ok(pokes) => {
             for (stream_name, position, global_position) in pokes {
