@@ -18,6 +18,7 @@ mod durability;
 mod envelope_errors;
 mod http;
 mod namespaces;
+mod postgres;
 mod read_stream;
 mod subscribe;
 mod write;
