@@ -4,31 +4,39 @@
 //! The hub is a [`ChangeSink`]: backends publish into it after commit, in commit order. It
 //! never does database work and never blocks a writer: each subscriber has a bounded queue,
 //! and when that overflows the newest change is kept aside in one slot (replacing older ones)
-//! so the subscriber later sends a single coalesced poke for everything it missed.
+//! so the subscriber later sends a single coalesced poke for everything it missed. Offering a
+//! change wakes the subscriber's connection directly; there is no task per subscriber.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::Waker;
 
 use eventodb_protocol::stream_name::category;
 use eventodb_protocol::ConsumerGroup;
 use eventodb_store::{Change, ChangeSink};
-use tokio::sync::{mpsc, Notify};
 
 use super::params::Target;
 
 /// Queue length per subscriber before changes are coalesced.
 pub(crate) const QUEUE_LEN: usize = 256;
 
-/// One subscriber, as the hub sees it.
+/// One subscriber, as the hub sees it: a bounded queue its connection drains.
 pub(crate) struct Subscriber {
-    queue: mpsc::Sender<Change>,
-    /// The newest change that did not fit in the queue; once set, later changes replace it
-    /// (and skip the queue) until the subscriber takes it, so order is kept.
-    overflow: Mutex<Option<Change>>,
-    /// Woken when `overflow` is set.
-    pub(crate) overflowed: Notify,
+    queue: Mutex<Queue>,
     group: Option<ConsumerGroup>,
+}
+
+/// What a subscriber has been offered and not yet taken.
+#[derive(Default)]
+pub(crate) struct Queue {
+    /// Changes in commit order; allocated only while something is waiting.
+    pub(crate) changes: VecDeque<Change>,
+    /// The newest change that did not fit in the queue; once set, later changes replace it
+    /// (and skip the queue) until the connection takes it, so order is kept.
+    pub(crate) overflow: Option<Change>,
+    /// The connection task to wake when something arrives.
+    waker: Option<Waker>,
 }
 
 impl Subscriber {
@@ -38,28 +46,35 @@ impl Subscriber {
                 return;
             }
         }
-        let Ok(mut slot) = self.overflow.lock() else {
-            return;
-        };
-        if slot.is_some() {
-            *slot = Some(change.clone());
-            return;
-        }
-        match self.queue.try_send(change.clone()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(change)) => {
-                *slot = Some(change);
-                drop(slot);
-                self.overflowed.notify_one();
+        let waker = {
+            let Ok(mut queue) = self.queue.lock() else {
+                return;
+            };
+            if queue.overflow.is_some() || queue.changes.len() >= QUEUE_LEN {
+                queue.overflow = Some(change.clone());
+            } else {
+                queue.changes.push_back(change.clone());
             }
-            // The connection is gone; its registration is about to be dropped.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            queue.waker.take()
+        };
+        // Wake outside the lock: the woken task takes the lock at once.
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
-    /// Takes the coalesced change, if any, letting later changes use the queue again.
-    pub(crate) fn take_overflow(&self) -> Option<Change> {
-        self.overflow.lock().ok().and_then(|mut slot| slot.take())
+    /// Runs `take` on the queue; when it leaves nothing to send, `waker` is woken by the next
+    /// change. `None` only if the lock is poisoned.
+    pub(crate) fn drain<T>(&self, waker: &Waker, take: impl FnOnce(&mut Queue) -> T) -> Option<T> {
+        let mut queue = self.queue.lock().ok()?;
+        let taken = take(&mut queue);
+        if queue.changes.is_empty() && queue.overflow.is_none() {
+            match &queue.waker {
+                Some(w) if w.will_wake(waker) => {}
+                _ => queue.waker = Some(waker.clone()),
+            }
+        }
+        Some(taken)
     }
 }
 
@@ -94,7 +109,6 @@ pub(crate) struct Registration {
     target: Target,
     id: u64,
     pub(crate) subscriber: Arc<Subscriber>,
-    pub(crate) changes: mpsc::Receiver<Change>,
 }
 
 impl Hub {
@@ -119,15 +133,12 @@ impl Hub {
 
     /// Registers a subscriber; changes published from now on reach it.
     pub(crate) fn register(self: &Arc<Self>, namespace: &str, target: Target) -> Registration {
-        let (tx, rx) = mpsc::channel(QUEUE_LEN);
         let group = match &target {
             Target::Category(_, group) => *group,
             _ => None,
         };
         let subscriber = Arc::new(Subscriber {
-            queue: tx,
-            overflow: Mutex::new(None),
-            overflowed: Notify::new(),
+            queue: Mutex::new(Queue::default()),
             group,
         });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +158,6 @@ impl Hub {
             target,
             id,
             subscriber,
-            changes: rx,
         }
     }
 
@@ -218,64 +228,80 @@ mod tests {
         }
     }
 
+    /// Takes everything queued: (changes, overflow).
+    fn take(reg: &Registration) -> (Vec<i64>, Option<i64>) {
+        let waker = Waker::noop();
+        reg.subscriber
+            .drain(waker, |q| {
+                (
+                    q.changes.drain(..).map(|c| c.global_position).collect(),
+                    q.overflow.take().map(|c| c.global_position),
+                )
+            })
+            .unwrap()
+    }
+
     #[test]
     fn a_write_reaches_only_matching_subscribers() {
         let hub = Arc::new(Hub::new());
-        let mut stream = hub.register("ns", Target::Stream("cart-1".into()));
-        let mut cat = hub.register("ns", Target::Category("cart".into(), None));
-        let mut all = hub.register("ns", Target::All);
-        let mut other_ns = hub.register("other", Target::All);
-        let mut other_cat = hub.register("ns", Target::Category("order".into(), None));
+        let stream = hub.register("ns", Target::Stream("cart-1".into()));
+        let cat = hub.register("ns", Target::Category("cart".into(), None));
+        let all = hub.register("ns", Target::All);
+        let other_ns = hub.register("other", Target::All);
+        let other_cat = hub.register("ns", Target::Category("order".into(), None));
         hub.publish("ns", &[change("cart-1", 0, 1), change("cart-2", 0, 2)]);
-        assert_eq!(stream.changes.try_recv().unwrap().global_position, 1);
-        assert!(stream.changes.try_recv().is_err());
-        assert_eq!(cat.changes.try_recv().unwrap().global_position, 1);
-        assert_eq!(cat.changes.try_recv().unwrap().global_position, 2);
-        assert_eq!(all.changes.try_recv().unwrap().global_position, 1);
-        assert!(other_ns.changes.try_recv().is_err());
-        assert!(other_cat.changes.try_recv().is_err());
+        assert_eq!(take(&stream), (vec![1], None));
+        assert_eq!(take(&cat), (vec![1, 2], None));
+        assert_eq!(take(&all), (vec![1, 2], None));
+        assert_eq!(take(&other_ns), (vec![], None));
+        assert_eq!(take(&other_cat), (vec![], None));
     }
 
     #[test]
     fn consumer_groups_filter_at_the_hub() {
         let hub = Arc::new(Hub::new());
-        let mut m0 = hub.register("ns", Target::Category("c".into(), ConsumerGroup::new(0, 2)));
-        let mut m1 = hub.register("ns", Target::Category("c".into(), ConsumerGroup::new(1, 2)));
+        let m0 = hub.register("ns", Target::Category("c".into(), ConsumerGroup::new(0, 2)));
+        let m1 = hub.register("ns", Target::Category("c".into(), ConsumerGroup::new(1, 2)));
         // Cardinal ids 1..4 map to members 0, 1, 0, 1 (PROTOCOL §4).
         let changes: Vec<_> = (1..=4).map(|i| change(&format!("c-{i}"), 0, i)).collect();
         hub.publish("ns", &changes);
-        let got0: Vec<_> = std::iter::from_fn(|| m0.changes.try_recv().ok()).collect();
-        let got1: Vec<_> = std::iter::from_fn(|| m1.changes.try_recv().ok()).collect();
-        assert_eq!(
-            got0.iter().map(|c| c.global_position).collect::<Vec<_>>(),
-            [1, 3]
-        );
-        assert_eq!(
-            got1.iter().map(|c| c.global_position).collect::<Vec<_>>(),
-            [2, 4]
-        );
+        assert_eq!(take(&m0), (vec![1, 3], None));
+        assert_eq!(take(&m1), (vec![2, 4], None));
     }
 
     #[test]
     fn overflow_keeps_only_the_newest_and_preserves_order() {
         let hub = Arc::new(Hub::new());
-        let mut reg = hub.register("ns", Target::All);
+        let reg = hub.register("ns", Target::All);
         let total = QUEUE_LEN as i64 + 10;
         for g in 1..=total {
             hub.publish("ns", &[change("s", g - 1, g)]);
         }
-        let queued: Vec<_> = std::iter::from_fn(|| reg.changes.try_recv().ok()).collect();
-        assert_eq!(queued.len(), QUEUE_LEN);
-        assert_eq!(queued.last().unwrap().global_position, QUEUE_LEN as i64);
-        // Changes published while the slot is full skip the queue and replace the slot.
+        let (queued, overflow) = take(&reg);
+        assert_eq!(queued, (1..=QUEUE_LEN as i64).collect::<Vec<_>>());
+        assert_eq!(overflow, Some(total));
+        // Once taken, the queue is used again.
         hub.publish("ns", &[change("s", total, total + 1)]);
-        assert!(reg.changes.try_recv().is_err());
-        assert_eq!(
-            reg.subscriber.take_overflow().unwrap().global_position,
-            total + 1
-        );
-        hub.publish("ns", &[change("s", total + 1, total + 2)]);
-        assert_eq!(reg.changes.try_recv().unwrap().global_position, total + 2);
+        assert_eq!(take(&reg), (vec![total + 1], None));
+    }
+
+    #[test]
+    fn a_waiting_connection_is_woken() {
+        use std::sync::atomic::AtomicBool;
+        use std::task::Wake;
+        struct Flag(AtomicBool);
+        impl Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let hub = Arc::new(Hub::new());
+        let reg = hub.register("ns", Target::All);
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        assert_eq!(reg.subscriber.drain(&waker, |q| q.changes.len()), Some(0));
+        hub.publish("ns", &[change("s", 0, 1)]);
+        assert!(flag.0.load(Ordering::SeqCst));
     }
 
     #[test]

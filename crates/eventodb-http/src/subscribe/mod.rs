@@ -1,35 +1,32 @@
 //! `GET /subscribe`: Server-Sent Event pokes (PROTOCOL §5).
 //!
-//! `hub.rs` is the fan-out (who hears of a change), `pump.rs` the task behind one
-//! subscription, `sse.rs` the framing, `params.rs` the query parameters.
+//! `hub.rs` is the fan-out (who hears of a change), `body.rs` the response body that turns a
+//! subscriber's queue into pokes, `sse.rs` the framing, `params.rs` the query parameters.
 
+mod body;
 mod hub;
 mod params;
-mod pump;
 mod sse;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use eventodb_protocol::limits::CATCH_UP_LIMIT;
 use eventodb_protocol::ErrorCode;
-use eventodb_store::Store;
+use eventodb_store::{CategoryRead, Store, StreamRead, StreamStart};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
-use tokio::sync::mpsc;
-use tracing::Instrument;
 
 pub use hub::Hub;
+use params::Target;
 
 use crate::app::App;
 use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::response::{self, Body};
-
-/// Frames buffered between a subscription's task and the socket.
-const FRAME_BUFFER: usize = 16;
 
 /// Opens a subscription.
 pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) -> Response<Body> {
@@ -62,20 +59,72 @@ pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) ->
     }
 
     // Register before anything is read, so a write racing the catch-up is still heard.
-    let registration = app.hub.register(&caller.namespace, params.target.clone());
-    let (frames, body) = mpsc::channel(FRAME_BUFFER);
-    let span = tracing::Span::current();
-    tokio::spawn(
-        pump::run(app.clone(), caller.namespace, params, registration, frames).instrument(span),
+    let namespace = caller.namespace;
+    let registration = app.hub.register(&namespace, params.target.clone());
+    let mut next = params.position;
+    let limit = Some(CATCH_UP_LIMIT as u64);
+    let catch_up: Option<body::CatchUp> = match params.target {
+        Target::All => {
+            // No replay: a write acknowledged before this subscription is never poked, even
+            // when a backend publishes it a moment after the acknowledgement (PostgreSQL).
+            match app.store.head_position(&namespace).await {
+                Ok(head) => next = next.max(head + 1),
+                Err(e) => return response::error(&e.into()),
+            }
+            None
+        }
+        Target::Stream(ref stream_name) => {
+            let read = StreamRead {
+                stream_name: stream_name.clone(),
+                start: StreamStart::Position(params.position.max(0)),
+                limit,
+            };
+            let app = app.clone();
+            let namespace = namespace.clone();
+            Some(Box::pin(async move {
+                let messages = app.store.read_stream(&namespace, read).await?;
+                Ok(pokes(messages))
+            }))
+        }
+        Target::Category(ref category, consumer_group) => {
+            let read = CategoryRead {
+                category: category.clone(),
+                start: params.position.max(1),
+                limit,
+                correlation: None,
+                consumer_group,
+            };
+            let app = app.clone();
+            let namespace = namespace.clone();
+            Some(Box::pin(async move {
+                let messages = app.store.read_category(&namespace, read).await?;
+                Ok(pokes(messages))
+            }))
+        }
+    };
+    let body = body::SubscriptionBody::new(
+        registration,
+        app.hub.clone(),
+        matches!(params.target, Target::Stream(_)),
+        next,
+        catch_up,
+        app.config.sse_keepalive,
+        app.shutdown.clone().cancelled_owned(),
     );
-
-    let mut response = Response::new(sse::SseBody::new(body).boxed());
+    let mut response = Response::new(body.boxed());
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     response
+}
+
+fn pokes(messages: Vec<eventodb_protocol::Message>) -> Vec<(String, i64, i64)> {
+    messages
+        .into_iter()
+        .map(|m| (m.stream_name, m.position, m.global_position))
+        .collect()
 }
 
 fn plain_bad_request(reason: String) -> Response<Body> {

@@ -1,14 +1,8 @@
 //! Server-Sent Event framing (PROTOCOL §5.2): LF line endings, `: ready` first, each poke as
 //! `event: poke` plus one `data:` line of compact JSON, keepalive comments without "ready".
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::Bytes;
 use eventodb_protocol::json::write_string;
-use hyper::body::{Body, Frame};
-use tokio::sync::mpsc;
 
 /// The comment sent once the subscription is registered.
 pub(crate) const READY: &[u8] = b": ready\n\n";
@@ -26,31 +20,6 @@ pub(crate) fn poke(stream_name: &str, position: i64, global_position: i64) -> By
     out.push_str(&global_position.to_string());
     out.push_str("}\n\n");
     Bytes::from(out)
-}
-
-/// A response body fed by the subscription's task; it ends when the task drops its sender.
-pub(crate) struct SseBody {
-    frames: mpsc::Receiver<Bytes>,
-}
-
-impl SseBody {
-    pub(crate) fn new(frames: mpsc::Receiver<Bytes>) -> Self {
-        Self { frames }
-    }
-}
-
-impl Body for SseBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.frames
-            .poll_recv(cx)
-            .map(|frame| frame.map(|bytes| Ok(Frame::data(bytes))))
-    }
 }
 
 #[cfg(test)]
