@@ -90,6 +90,9 @@ impl From<StoreError> for ApiError {
             )
             .with_details(json!({ "id": id })),
             StoreError::Invalid(message) => ApiError::invalid(message),
+            err @ (StoreError::PositionExists { .. } | StoreError::ImportConflict { .. }) => {
+                ApiError::new(ErrorCode::BackendError, err.to_string())
+            }
             StoreError::Closed => ApiError::new(ErrorCode::BackendError, "Server is shutting down"),
             StoreError::Backend(source) => ApiError::new(
                 ErrorCode::BackendError,

@@ -8,6 +8,7 @@
 mod app;
 mod auth;
 mod error;
+mod import;
 mod response;
 mod router;
 mod rpc;

@@ -41,6 +41,7 @@ pub(crate) async fn route<S: Store>(
         let response = match req.uri().path() {
             "/rpc" => rpc_route(app, req).await,
             "/subscribe" => crate::subscribe::route(app, req).await,
+            "/import" => crate::import::route(app, req).await,
             "/health" => response::json(r#"{"status":"ok"}"#),
             "/version" => response::json(format!(r#"{{"version":"{VERSION}"}}"#)),
             path => {

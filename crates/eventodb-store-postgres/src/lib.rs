@@ -18,6 +18,7 @@ mod conn;
 mod error;
 mod feed;
 mod fence;
+mod import;
 mod names;
 mod queries;
 mod read;

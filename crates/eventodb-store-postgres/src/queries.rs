@@ -38,7 +38,8 @@ pub(crate) struct Queries {
     /// Category reads, indexed by [`category_variant`].
     pub(crate) category: [String; 8],
     /// Change feed page: `$1` after this global position, `$2` limit, `$3` the messages
-    /// table's name. Column 0 is the table's OID (a re-created namespace has a new one); one
+    /// table's name. Rows with transaction id 0 (imported, or history of an adopted
+    /// namespace) are never published. Column 0 is the table's OID (a re-created namespace has a new one); one
     /// row with NULL message columns when there is nothing new.
     pub(crate) feed: String,
     /// The quoted name of the messages table.
@@ -108,7 +109,7 @@ impl Queries {
                 "SELECT t.oid, m.* FROM (SELECT to_regclass($3::text)::oid::int8 AS oid) t \
                  LEFT JOIN LATERAL (SELECT stream_name::text, position, global_position, \
                  {FENCE_COLUMNS} FROM {s}.messages WHERE global_position > $1::int8 \
-                 ORDER BY global_position LIMIT $2::int8) m ON true"
+                 AND xid <> '0'::xid8 ORDER BY global_position LIMIT $2::int8) m ON true"
             ),
             messages_table: format!("{s}.messages"),
             fenced_max: format!(

@@ -9,8 +9,9 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use eventodb_protocol::Message;
 use eventodb_store::{
-    Append, Appended, CategoryRead, CategorySummary, Health, NamespaceRecord, NamespaceStats,
-    NewNamespace, Store, StoreError, StoreResult, StreamRead, StreamSummary, StreamsQuery,
+    Append, Appended, CategoryRead, CategorySummary, Health, ImportRecord, NamespaceRecord,
+    NamespaceStats, NewNamespace, Store, StoreError, StoreResult, StreamRead, StreamSummary,
+    StreamsQuery,
 };
 use tokio_postgres::NoTls;
 
@@ -329,6 +330,16 @@ impl Store for PostgresStore {
 
     async fn list_categories(&self, ns: &str) -> StoreResult<Vec<CategorySummary>> {
         in_namespace!(self, ns, |conn, q| read::categories(&conn, q))
+    }
+
+    async fn import_batch(&self, ns: &str, records: Vec<ImportRecord>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        crate::import::import_batch(&mut client, ns, &records).await
+    }
+
+    async fn clear_namespace(&self, ns: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        crate::import::clear(&mut client, ns).await
     }
 
     async fn health(&self) -> StoreResult<Health> {

@@ -9,6 +9,7 @@
 mod append;
 mod config;
 mod file_name;
+mod import;
 mod namespace;
 mod queries;
 mod reader;

@@ -168,6 +168,26 @@ impl Namespace {
         }
     }
 
+    /// Runs `f` on the writer thread's connection, between append groups (so it is the only
+    /// writer while it runs); `f` manages its own transaction.
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Box::new(move |conn: &Connection| {
+            let _ = reply.send(f(conn));
+        });
+        if !self.writer.send(Command::Write(job)) {
+            return Err(self.gone_error());
+        }
+        match result.await {
+            Ok(r) => r,
+            Err(_) => Err(self.gone_error()),
+        }
+    }
+
     /// Stops the namespace: later calls fail as `gone` says, queued writes finish first.
     /// Returns how many messages it held. Blocking.
     pub(crate) fn shut_down(&self, gone: Gone) -> StoreResult<u64> {

@@ -7,9 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use eventodb_protocol::Message;
 use eventodb_store::{
-    Append, Appended, CategoryRead, CategorySummary, ChangeSink, Health, NamespaceRecord,
-    NamespaceStats, NewNamespace, NoSubscribers, Store, StoreError, StoreResult, StreamRead,
-    StreamSummary, StreamsQuery,
+    Append, Appended, CategoryRead, CategorySummary, ChangeSink, Health, ImportRecord,
+    NamespaceRecord, NamespaceStats, NewNamespace, NoSubscribers, Store, StoreError, StoreResult,
+    StreamRead, StreamSummary, StreamsQuery,
 };
 
 use crate::config::{SqliteConfig, SqliteLocation, Synchronous};
@@ -405,6 +405,16 @@ impl Store for SqliteStore {
 
     async fn list_categories(&self, ns: &str) -> StoreResult<Vec<CategorySummary>> {
         self.handle(ns)?.read(queries::list_categories).await
+    }
+
+    async fn import_batch(&self, ns: &str, records: Vec<ImportRecord>) -> StoreResult<()> {
+        self.handle(ns)?
+            .write(move |conn| crate::import::import_batch(conn, &records))
+            .await
+    }
+
+    async fn clear_namespace(&self, ns: &str) -> StoreResult<()> {
+        self.handle(ns)?.write(crate::import::clear).await
     }
 
     async fn health(&self) -> StoreResult<Health> {

@@ -36,6 +36,9 @@ pub(crate) enum Command {
     },
     /// Run a read on the writer's connection.
     Read(ReadJob),
+    /// Run a write of its own (an import batch, a clear) on the writer's connection; the job
+    /// manages its transaction and sends its own result.
+    Write(ReadJob),
     /// Finish what is queued before this and stop.
     Stop,
 }
@@ -117,7 +120,7 @@ fn run(
             },
         };
         match command {
-            Command::Read(job) => job(&conn),
+            Command::Read(job) | Command::Write(job) => job(&conn),
             Command::Stop => break,
             Command::Append { append, reply } => {
                 let mut group = vec![(append, reply)];

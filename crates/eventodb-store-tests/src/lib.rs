@@ -20,6 +20,7 @@ pub mod concurrency;
 pub mod consumer_group;
 pub mod correlation;
 pub mod idempotency;
+pub mod import;
 pub mod namespaces;
 pub mod read_category;
 pub mod read_stream;
@@ -87,6 +88,11 @@ macro_rules! __conformance_checks {
                 concurrent_appends_are_contiguous,
                 failures_in_a_burst_fail_alone,
                 namespaces_write_concurrently,
+            }
+            import {
+                import_keeps_positions,
+                import_collisions_refuse_the_batch,
+                clear_restarts_positions,
             }
             namespaces {
                 registry_records,

@@ -23,6 +23,24 @@ pub enum StoreError {
     /// The request is invalid for this store (for example a namespace id it cannot hold).
     #[error("{0}")]
     Invalid(String),
+    /// An imported record's global position is already taken (in the namespace or earlier
+    /// in its batch). `index` is the record's index in its batch, when known.
+    #[error("global position already exists: {global_position}")]
+    PositionExists {
+        /// The global position.
+        global_position: i64,
+        /// Index of the offending record in its batch.
+        index: Option<usize>,
+    },
+    /// An imported record collides otherwise (a message id or stream position already
+    /// taken). `index` is the record's index in its batch, when known.
+    #[error("{message}")]
+    ImportConflict {
+        /// Index of the offending record in its batch.
+        index: Option<usize>,
+        /// What collided.
+        message: String,
+    },
     /// The store is shutting down and takes no more work.
     #[error("store is closed")]
     Closed,

@@ -7,10 +7,12 @@
 
 mod change;
 mod error;
+mod import;
 mod query;
 mod store;
 
 pub use change::{Change, ChangeSink, NoSubscribers};
 pub use error::StoreError;
+pub use import::{check_batch, stream_position_taken, ImportRecord};
 pub use query::*;
 pub use store::Store;

@@ -5,6 +5,7 @@ use std::future::Future;
 use eventodb_protocol::Message;
 
 use crate::query::*;
+use crate::ImportRecord;
 
 /// A message store holding many namespaces.
 ///
@@ -95,6 +96,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         ns: &str,
     ) -> impl Future<Output = StoreResult<Vec<CategorySummary>>> + Send;
+
+    /// Inserts a batch of imported records in one transaction, as given (positions, time),
+    /// maintaining the per-stream summary and leaving the namespace's global sequence above
+    /// every imported position. Publishes nothing to subscribers. All or nothing:
+    /// [`StoreError::PositionExists`] when a global position is taken,
+    /// [`StoreError::ImportConflict`] for any other collision.
+    fn import_batch(
+        &self,
+        ns: &str,
+        records: Vec<ImportRecord>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes every message and stream summary of a namespace and resets its global
+    /// sequence, so positions restart at 1 (`/import?force=true`).
+    fn clear_namespace(&self, ns: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Backend name and connection figures.
     fn health(&self) -> impl Future<Output = StoreResult<Health>> + Send;
