@@ -8,6 +8,11 @@
 //! re-checked after a short, growing delay. In [`NotifyMode::Poll`] there is no listener:
 //! every namespace is read on the interval. The listener reconnects by itself (with backoff)
 //! and then catches up every namespace from its last position.
+//!
+//! A cursor's position belongs to one messages table (its OID is read with it): a namespace
+//! deleted and created again has a new table, and the feed starts it again from 0. Rows of a
+//! namespace deleted before the feed read them no longer exist and are not published; in
+//! poll mode that can be what was written in the last interval before the delete.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -122,8 +127,8 @@ struct Cursor {
     namespace: String,
     queries: Queries,
     last: i64,
-    /// OID of the messages table when last read (0: not yet known). A namespace deleted and
-    /// created again has a new table and starts again from 0.
+    /// OID of the messages table `last` belongs to (0: not yet known, only while `last` is
+    /// 0). A namespace deleted and created again has a new table and starts again from 0.
     table: i64,
 }
 
@@ -153,14 +158,24 @@ impl State {
                 continue;
             }
             let queries = Queries::new(&entry.schema);
-            let last = if initial {
-                match conn.query_one(&queries.fenced_max, &[]).await {
-                    Ok(row) => row.try_get(0).map_err(StoreError::backend)?,
+            // The starting position belongs to one table: should the namespace be deleted
+            // and created again before the first read, that read sees another table and
+            // starts the new one from 0 instead of skipping its first messages.
+            let (table, last) = if initial {
+                match conn
+                    .query_one(&queries.fenced_max, &[&queries.messages_table])
+                    .await
+                {
+                    Ok(row) => {
+                        let table: Option<i64> = row.try_get(0).map_err(StoreError::backend)?;
+                        let last: i64 = row.try_get(1).map_err(StoreError::backend)?;
+                        (table.unwrap_or(0), last)
+                    }
                     Err(e) if matches!(classify(&e), Kind::Gone) => continue,
                     Err(e) => return Err(StoreError::backend(e)),
                 }
             } else {
-                0
+                (0, 0)
             };
             self.cursors.insert(
                 entry.schema.clone(),
@@ -168,7 +183,7 @@ impl State {
                     namespace: entry.record.id.clone(),
                     queries,
                     last,
-                    table: 0,
+                    table,
                 },
             );
         }

@@ -44,7 +44,8 @@ pub(crate) struct Queries {
     pub(crate) feed: String,
     /// The quoted name of the messages table.
     pub(crate) messages_table: String,
-    /// The highest global position below the fence.
+    /// The messages table's OID and the highest global position below the fence, read
+    /// together (`$1` the messages table's name).
     pub(crate) fenced_max: String,
 }
 
@@ -113,7 +114,8 @@ impl Queries {
             ),
             messages_table: format!("{s}.messages"),
             fenced_max: format!(
-                "SELECT coalesce(max(global_position), 0)::int8 FROM {s}.messages \
+                "SELECT to_regclass($1::text)::oid::int8, \
+                 coalesce(max(global_position), 0)::int8 FROM {s}.messages \
                  WHERE xid < pg_snapshot_xmin(pg_current_snapshot())"
             ),
         }
