@@ -66,7 +66,7 @@ fn unknown_methods_are_method_not_found_naming_the_method() {
         "no.such.method",
         "Stream.Get",
         "stream.get ",
-        "ns.rotateToken",
+        "ns.rotatetoken",
         "stream",
         "",
     ] {

@@ -21,6 +21,11 @@ impl<'a> Args<'a> {
         self.raw.get(index).copied()
     }
 
+    /// True when an argument is present at `index` (even `null`).
+    pub(crate) fn has(&self, index: usize) -> bool {
+        self.raw.len() > index
+    }
+
     /// A required string argument.
     pub(crate) fn string(&self, index: usize, name: &str) -> Result<String, ApiError> {
         let raw = self

@@ -7,6 +7,7 @@ mod ns_create;
 mod ns_delete;
 mod ns_info;
 mod ns_list;
+mod ns_rotate_token;
 mod ns_streams;
 mod stream_get;
 mod stream_last;
@@ -48,6 +49,8 @@ pub enum Method {
     NsInfo,
     /// `ns.streams`
     NsStreams,
+    /// `ns.rotateToken` (our addition)
+    NsRotateToken,
     /// `ns.categories`
     NsCategories,
     /// `sys.version`
@@ -70,6 +73,7 @@ impl Method {
             "ns.list" => Method::NsList,
             "ns.info" => Method::NsInfo,
             "ns.streams" => Method::NsStreams,
+            "ns.rotateToken" => Method::NsRotateToken,
             "ns.categories" => Method::NsCategories,
             "sys.version" => Method::SysVersion,
             "sys.health" => Method::SysHealth,
@@ -90,6 +94,7 @@ impl Method {
             Method::NsList => "ns.list",
             Method::NsInfo => "ns.info",
             Method::NsStreams => "ns.streams",
+            Method::NsRotateToken => "ns.rotateToken",
             Method::NsCategories => "ns.categories",
             Method::SysVersion => "sys.version",
             Method::SysHealth => "sys.health",
@@ -144,6 +149,7 @@ pub(crate) async fn handle<S: Store>(
         Method::NsList => ns_list::call(&ctx, args).await,
         Method::NsInfo => ns_info::call(&ctx, args).await,
         Method::NsStreams => ns_streams::call(&ctx, args).await,
+        Method::NsRotateToken => ns_rotate_token::call(&ctx, args).await,
         Method::NsCategories => ns_categories::call(&ctx, args).await,
         Method::SysVersion => sys_version::call(&ctx, args).await,
         Method::SysHealth => sys_health::call(&ctx, args).await,
@@ -165,6 +171,7 @@ mod tests {
         Method::NsList,
         Method::NsInfo,
         Method::NsStreams,
+        Method::NsRotateToken,
         Method::NsCategories,
         Method::SysVersion,
         Method::SysHealth,
@@ -176,6 +183,6 @@ mod tests {
             assert_eq!(Method::from_name(m.name()), Some(*m));
         }
         assert_eq!(Method::from_name("stream.delete"), None);
-        assert_eq!(Method::from_name("ns.rotateToken"), None);
+        assert_eq!(Method::from_name("ns.rotatetoken"), None);
     }
 }
