@@ -17,7 +17,6 @@ mod consumer_groups;
 mod durability;
 mod envelope_errors;
 mod http;
-mod import_export;
 mod namespaces;
 mod postgres;
 mod read_stream;
