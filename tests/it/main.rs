@@ -14,6 +14,7 @@ mod category;
 mod cli;
 mod concurrency;
 mod consumer_groups;
+mod crash;
 mod durability;
 mod envelope_errors;
 mod http;
