@@ -22,7 +22,9 @@ const ACKS_BEFORE_KILL: usize = 120;
 fn try_rpc(addr: SocketAddr, body: &Value) -> Option<Response> {
     let request = Request::post("/rpc").bearer(ADMIN).json(body);
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     stream.write_all(&request.to_bytes(addr)).ok()?;
     Response::read_from(&mut BufReader::new(stream)).ok()
 }
@@ -49,13 +51,18 @@ fn writer(addr: SocketAddr, w: usize, round: usize, acks: mpsc::Sender<()>) -> O
         if with_expected {
             options["expectedVersion"] = json!(version);
         }
-        let body = json!(["stream.write", stream, {"type": "Crash", "data": {"w": w, "i": i}}, options]);
+        let body =
+            json!(["stream.write", stream, {"type": "Crash", "data": {"w": w, "i": i}}, options]);
         match try_rpc(addr, &body) {
             Some(r) if r.status == 200 => {
                 let result = r.json();
                 let position = result["position"].as_i64().expect("position");
                 let global = result["globalPosition"].as_i64().expect("globalPosition");
-                assert_eq!(position, version + 1, "{stream}: positions follow the version");
+                assert_eq!(
+                    position,
+                    version + 1,
+                    "{stream}: positions follow the version"
+                );
                 version = position;
                 outcome.acked.push((stream.clone(), id, position, global));
                 if acks.send(()).is_err() {
@@ -110,7 +117,10 @@ fn acknowledged_writes_survive_repeated_kill_9_under_load() {
     let messages = everything.as_array().expect("array");
     // Global positions unique and increasing.
     let globals: Vec<i64> = messages.iter().map(|m| m[4].as_i64().unwrap()).collect();
-    assert!(globals.windows(2).all(|w| w[0] < w[1]), "global positions increase");
+    assert!(
+        globals.windows(2).all(|w| w[0] < w[1]),
+        "global positions increase"
+    );
     // Every message is complete and was either acknowledged or of unknown outcome; ids unique.
     let acked_ids: BTreeMap<&str, (&str, i64, i64)> = acked
         .iter()
@@ -128,9 +138,14 @@ fn acknowledged_writes_survive_repeated_kill_9_under_load() {
         );
     }
     // Every acknowledged write is there, at the position and global position acknowledged.
-    let by_id: BTreeMap<&str, &Value> = messages.iter().map(|m| (m[0].as_str().unwrap(), m)).collect();
+    let by_id: BTreeMap<&str, &Value> = messages
+        .iter()
+        .map(|m| (m[0].as_str().unwrap(), m))
+        .collect();
     for (id, (stream, position, global)) in &acked_ids {
-        let m = by_id.get(id).unwrap_or_else(|| panic!("acknowledged write {id} is lost"));
+        let m = by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("acknowledged write {id} is lost"));
         assert_eq!(m[1].as_str(), Some(*stream));
         assert_eq!(m[3].as_i64(), Some(*position), "{id}");
         assert_eq!(m[4].as_i64(), Some(*global), "{id}");
@@ -139,14 +154,30 @@ fn acknowledged_writes_survive_repeated_kill_9_under_load() {
     for w in 0..WRITERS {
         let stream = format!("crash-{w}");
         let read = server.call(ADMIN, json!(["stream.get", stream, {"batchSize": -1}]));
-        let positions: Vec<i64> = read.as_array().unwrap().iter().map(|m| m[2].as_i64().unwrap()).collect();
-        assert_eq!(positions, (0..positions.len() as i64).collect::<Vec<_>>(), "{stream} contiguous");
+        let positions: Vec<i64> = read
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m[2].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            positions,
+            (0..positions.len() as i64).collect::<Vec<_>>(),
+            "{stream} contiguous"
+        );
         let version = server.call(ADMIN, json!(["stream.version", stream]));
-        assert_eq!(version, json!(positions.len() as i64 - 1), "{stream} version");
+        assert_eq!(
+            version,
+            json!(positions.len() as i64 - 1),
+            "{stream} version"
+        );
     }
     let info = server.call(ADMIN, json!(["ns.info", "default"]));
     assert_eq!(info["messageCount"], json!(messages.len()));
     assert!(acked.len() >= ROUNDS * ACKS_BEFORE_KILL);
     // And the store still takes writes after all that.
-    server.call(ADMIN, json!(["stream.write", "crash-0", {"type": "After", "data": {}}]));
+    server.call(
+        ADMIN,
+        json!(["stream.write", "crash-0", {"type": "After", "data": {}}]),
+    );
 }
