@@ -17,6 +17,7 @@ mod consumer_groups;
 mod crash;
 mod durability;
 mod envelope_errors;
+mod hostile;
 mod http;
 mod namespaces;
 mod postgres;

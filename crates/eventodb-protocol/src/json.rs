@@ -60,6 +60,28 @@ pub fn compact(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// True when JSON text holds the escape `\u0000` (a NUL character) in a string or key.
+/// PostgreSQL can store NUL neither in `text` nor in `jsonb`, so the server refuses it on every
+/// backend to keep them interchangeable.
+pub fn contains_nul_escape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("\\u0000") {
+        let at = from + found;
+        // The escape is real only when preceded by an even number of backslashes.
+        let backslashes = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// True when the raw JSON value is an object.
 pub fn is_object(raw: &RawValue) -> bool {
     raw.get().starts_with('{')
@@ -197,6 +219,15 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn nul_escapes_are_found_only_when_real() {
+        assert!(contains_nul_escape(r#"{"k":"a\u0000b"}"#));
+        assert!(contains_nul_escape(r#"{"k\u0000":1}"#));
+        assert!(!contains_nul_escape(r#"{"k":"a\\u0000b"}"#));
+        assert!(contains_nul_escape(r#"{"k":"a\\\u0000b"}"#));
+        assert!(!contains_nul_escape(r#"{"k":"u0000"}"#));
     }
 
     #[test]

@@ -31,8 +31,10 @@ impl<'a> Args<'a> {
         let raw = self
             .get(index)
             .ok_or_else(|| ApiError::invalid(format!("{name} is required")))?;
-        serde_json::from_str::<String>(raw.get())
-            .map_err(|_| ApiError::invalid(format!("{name} must be a string")))
+        let s = serde_json::from_str::<String>(raw.get())
+            .map_err(|_| ApiError::invalid(format!("{name} must be a string")))?;
+        refuse_nul(&s, name)?;
+        Ok(s)
     }
 
     /// A required, non-empty string argument.
@@ -100,9 +102,10 @@ impl<'a> Object<'a> {
         let Some(raw) = self.raw(key) else {
             return Ok(None);
         };
-        serde_json::from_str::<String>(raw.get())
-            .map(Some)
-            .map_err(|_| ApiError::invalid(format!("{}.{key} must be a string", self.name)))
+        let s = serde_json::from_str::<String>(raw.get())
+            .map_err(|_| ApiError::invalid(format!("{}.{key} must be a string", self.name)))?;
+        refuse_nul(&s, &format!("{}.{key}", self.name))?;
+        Ok(Some(s))
     }
 
     /// An optional integer value: any JSON number, fractions truncated toward zero.
@@ -129,6 +132,17 @@ impl<'a> Object<'a> {
             ))),
         }
     }
+}
+
+/// Strings with NUL characters are refused: PostgreSQL cannot store them, and both backends
+/// must accept the same input.
+fn refuse_nul(s: &str, name: &str) -> Result<(), ApiError> {
+    if s.contains('\0') {
+        return Err(ApiError::invalid(format!(
+            "{name} must not contain NUL characters"
+        )));
+    }
+    Ok(())
 }
 
 /// A JSON number as an integer, truncating fractions toward zero like Go.

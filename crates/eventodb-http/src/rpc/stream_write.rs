@@ -1,6 +1,6 @@
 //! `stream.write` (PROTOCOL §3.1): append one message, optionally at an expected version.
 
-use eventodb_protocol::json::{compact, is_object};
+use eventodb_protocol::json::{compact, contains_nul_escape, is_object};
 use eventodb_protocol::NewMessage;
 use eventodb_store::{Append, Store};
 use serde_json::value::RawValue;
@@ -25,10 +25,20 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
         .raw("data")
         .filter(|raw| is_object(raw))
         .ok_or_else(|| ApiError::invalid("message.data is required and must be an object"))?;
+    if contains_nul_escape(data.get()) {
+        return Err(ApiError::invalid(
+            "message.data must not contain NUL characters (\\u0000)",
+        ));
+    }
     let metadata = match message.raw("metadata") {
         // Absent and explicit null both mean "no metadata" (PROTOCOL §3.1).
         None => None,
         Some(raw) if raw.get() == "null" => None,
+        Some(raw) if contains_nul_escape(raw.get()) => {
+            return Err(ApiError::invalid(
+                "message.metadata must not contain NUL characters (\\u0000)",
+            ))
+        }
         Some(raw) if is_object(raw) => Some(compact_text(raw)),
         Some(_) => {
             return Err(ApiError::invalid(
