@@ -99,6 +99,13 @@ pub struct BenchArgs {
     /// read-category: read as member 0 of a consumer group of this size
     #[arg(long = "consumer-group")]
     pub consumer_group: Option<u32>,
+    /// read-*: read this existing category instead of writing a set-up (its streams are
+    /// CATEGORY-s0 … up to --stream-count, its global positions 1 … --messages)
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// read-category: every read starts at the category's first global position
+    #[arg(long = "from-start")]
+    pub from_start: bool,
     /// Bytes of padding in each written message's data
     #[arg(long = "payload-bytes", default_value = "0")]
     pub payload_bytes: usize,

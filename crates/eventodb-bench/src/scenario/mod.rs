@@ -22,6 +22,14 @@ pub async fn execute(target: &Arc<Target>, args: &BenchArgs, plan: &Plan) -> Res
     let base = format!("bench{run}");
     let pad = crate::body::padding(args.payload_bytes);
     let data = match args.scenario {
+        Scenario::ReadStream | Scenario::ReadCategory if args.dataset.is_some() => {
+            Some(read::DataSet {
+                category: args.dataset.clone().unwrap_or_default(),
+                streams: plan.stream_count.max(1),
+                first: 1,
+                last: i64::from(plan.messages.max(1)),
+            })
+        }
         Scenario::ReadStream | Scenario::ReadCategory => {
             if !args.quiet {
                 eprintln!(
@@ -65,7 +73,7 @@ pub async fn execute(target: &Arc<Target>, args: &BenchArgs, plan: &Plan) -> Res
                 let workload: Workload = match (scenario, &data) {
                     (Scenario::ReadStream, Some(data)) => read::stream_workload(data.clone()),
                     (Scenario::ReadCategory, Some(data)) => {
-                        read::category_workload(data.clone(), args.consumer_group)
+                        read::category_workload(data.clone(), args.consumer_group, args.from_start)
                     }
                     (Scenario::Mixed, _) => mixed::workload(&category, plan.stream_count, &pad),
                     _ => write::workload(write::WriteSpec {

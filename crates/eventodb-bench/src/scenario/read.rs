@@ -115,11 +115,15 @@ impl Generator for StreamReader {
 struct CategoryReader {
     data: Arc<DataSet>,
     group: Option<u32>,
+    from_start: bool,
     rng: Rng,
 }
 
 impl Generator for CategoryReader {
     fn next(&mut self) -> Bytes {
+        if self.from_start {
+            return body::category_get(&self.data.category, self.data.first, BATCH, self.group);
+        }
         // Start early enough that a full batch (of this member's share) usually remains.
         let span = i64::from(BATCH) * i64::from(self.group.unwrap_or(1).max(1));
         let last_start = (self.data.last - span).max(self.data.first);
@@ -140,14 +144,15 @@ pub fn stream_workload(data: DataSet) -> Workload {
     })
 }
 
-/// Reads of 100 messages of the category from a random position, optionally as member 0 of
-/// a consumer group of `group` members.
-pub fn category_workload(data: DataSet, group: Option<u32>) -> Workload {
+/// Reads of 100 messages of the category from a random position (or, with `from_start`, from
+/// its first), optionally as member 0 of a consumer group of `group` members.
+pub fn category_workload(data: DataSet, group: Option<u32>, from_start: bool) -> Workload {
     let data = Arc::new(data);
     Arc::new(move |worker| {
         Box::new(CategoryReader {
             data: data.clone(),
             group,
+            from_start,
             rng: Rng::seeded(u64::from(worker) + 1),
         })
     })
