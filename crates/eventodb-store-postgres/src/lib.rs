@@ -7,12 +7,14 @@
 //!   Migrations live in `sql/postgres` and are applied at start-up (module `schema`).
 //! - A write is one call of the namespace's `eventodb_append` function: idempotent-retry
 //!   check by message id, an advisory lock per **stream** (not per category), version check,
-//!   positions reserved behind the fence, insert, summary update, notification.
+//!   positions reserved behind the fence, insert, summary update, notification. Writes that
+//!   arrive together share one call of `eventodb_append_batch` (group commit, module `batch`).
 //! - Reads by global position never skip a message (module `fence` explains why).
 //! - A change feed (module `feed`) publishes every committed message, whichever process
 //!   wrote it, to the configured [`eventodb_store::ChangeSink`].
 
 mod append;
+mod batch;
 mod config;
 mod conn;
 mod error;

@@ -17,6 +17,8 @@ const FENCE_COLUMNS: &str =
 pub(crate) struct Queries {
     /// `eventodb_append(...)`: positions of a batch (see `sql/postgres/namespace/003`).
     pub(crate) append: String,
+    /// `eventodb_append_batch(...)`: several appends (see `sql/postgres/namespace/004`).
+    pub(crate) append_batch: String,
     /// A stream from a position: `$1` stream, `$2` position, `$3` limit (NULL: none).
     pub(crate) stream_from_position: String,
     /// A stream from a global position: `$1` stream, `$2` global position, `$3` limit.
@@ -66,6 +68,12 @@ impl Queries {
                 "SELECT o_position, o_global_position, o_replayed FROM {s}.eventodb_append(\
                  $1::text, $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                  $7::int8, $8::text, $9::int8, $10::int8)"
+            ),
+            append_batch: format!(
+                "SELECT o_append, o_position, o_global_position, o_replayed, o_error, o_detail \
+                 FROM {s}.eventodb_append_batch($1::text[], $2::int4[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::int8[], \
+                 $11::int8[])"
             ),
             stream_from_position: format!(
                 "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \

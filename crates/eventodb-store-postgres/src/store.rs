@@ -15,20 +15,21 @@ use eventodb_store::{
 };
 use tokio_postgres::NoTls;
 
+use crate::batch::Batcher;
 use crate::config::{redact, PostgresConfig};
 use crate::conn::Conn;
 use crate::error::{classify, failure, pool_error, DbError, Kind};
 use crate::feed::Feed;
 use crate::queries::Queries;
 use crate::schema::{latest_version, migrate_namespace, migrate_registry, version};
-use crate::{append, fence, read, registry};
+use crate::{fence, read, registry};
 
 /// How long a caller waits for a free pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
 /// A namespace's schema and statements.
 struct Handle {
-    queries: Queries,
+    queries: Arc<Queries>,
 }
 
 struct Inner {
@@ -38,6 +39,8 @@ struct Inner {
     /// Namespace id → handle; filled on first use, dropped when the schema turns out gone.
     handles: RwLock<HashMap<String, Arc<Handle>>>,
     feed: tokio::sync::Mutex<Option<Feed>>,
+    /// Group commit of appends (see [`crate::batch`]).
+    batcher: Batcher,
 }
 
 /// The PostgreSQL store. Cheap to clone; clones share the pool and the change feed.
@@ -134,12 +137,14 @@ impl PostgresStore {
             config.statement_cache,
         )
         .await?;
+        let batcher = Batcher::start(pool.clone(), config.statement_cache, config.pool_size / 2);
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
                 statement_cache: config.statement_cache,
                 closed: AtomicBool::new(false),
                 handles: RwLock::new(HashMap::new()),
+                batcher,
                 feed: tokio::sync::Mutex::new(Some(feed)),
             }),
         })
@@ -173,7 +178,7 @@ impl PostgresStore {
             .map_err(StoreError::backend)?
             .ok_or_else(|| StoreError::NamespaceNotFound(id.to_owned()))?;
         let handle = Arc::new(Handle {
-            queries: Queries::new(&entry.schema),
+            queries: Arc::new(Queries::new(&entry.schema)),
         });
         self.inner
             .handles
@@ -291,7 +296,24 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, ns: &str, append: Append) -> StoreResult<Appended> {
-        in_namespace!(self, ns, |conn, q| append::append(&conn, q, &append))
+        let append = Arc::new(append);
+        let mut retried = false;
+        loop {
+            let handle = self.handle(ns).await?;
+            let result = self
+                .inner
+                .batcher
+                .append(handle.queries.clone(), append.clone())
+                .await;
+            match result {
+                Ok(appended) => return Ok(appended),
+                Err(e) => match self.failure(ns, e) {
+                    Err(err) => return Err(err),
+                    Ok(()) if !retried => retried = true,
+                    Ok(()) => return Err(StoreError::NamespaceNotFound(ns.to_owned())),
+                },
+            }
+        }
     }
 
     async fn read_stream(&self, ns: &str, read: StreamRead) -> StoreResult<Vec<Message>> {
