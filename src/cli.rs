@@ -85,6 +85,34 @@ pub(crate) struct ServeArgs {
     /// Seconds between SSE keepalive comments [env: EVENTODB_SSE_KEEPALIVE] [default: 15]
     #[arg(long = "sse-keepalive")]
     pub(crate) sse_keepalive: Option<u64>,
+    /// Largest data plus metadata of one stream.write, in bytes of JSON as sent
+    /// [env: EVENTODB_MAX_MESSAGE_SIZE] [default: 1048576 (1 MiB)]
+    #[arg(long = "max-message-size")]
+    pub(crate) max_message_size: Option<u64>,
+    /// Largest request body on /rpc, in bytes [env: EVENTODB_MAX_BODY_SIZE]
+    /// [default: 104857600 (100 MiB)]
+    #[arg(long = "max-body-size")]
+    pub(crate) max_body_size: Option<u64>,
+    /// Seconds a client may take to send a request's headers [env: EVENTODB_HEADER_READ_TIMEOUT]
+    /// [default: 30]
+    #[arg(long = "header-read-timeout")]
+    pub(crate) header_read_timeout: Option<u64>,
+    /// Most open connections; further ones are closed at once [env: EVENTODB_MAX_CONNECTIONS]
+    /// [default: 10000]
+    #[arg(long = "max-connections")]
+    pub(crate) max_connections: Option<u64>,
+    /// Most open SSE subscriptions in one namespace
+    /// [env: EVENTODB_MAX_SUBSCRIPTIONS_PER_NAMESPACE] [default: 10000]
+    #[arg(long = "max-subscriptions-per-namespace")]
+    pub(crate) max_subscriptions_per_namespace: Option<u64>,
+    /// Requests per second allowed per namespace, 0 for no limit [env: EVENTODB_RATE_LIMIT]
+    /// [default: 0]
+    #[arg(long = "rate-limit")]
+    pub(crate) rate_limit: Option<f64>,
+    /// Requests a namespace may send at once under --rate-limit [env: EVENTODB_RATE_LIMIT_BURST]
+    /// [default: the rate, at least 1]
+    #[arg(long = "rate-limit-burst")]
+    pub(crate) rate_limit_burst: Option<f64>,
     /// debug, info, warn or error [env: EVENTODB_LOG_LEVEL] [default: info]
     #[arg(long = "log-level")]
     pub(crate) log_level: Option<String>,

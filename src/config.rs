@@ -65,12 +65,94 @@ pub(crate) struct ServeConfig {
     pub(crate) relaxed_auth: bool,
     /// Period of SSE keepalive comments.
     pub(crate) sse_keepalive: std::time::Duration,
+    /// Limits that protect the server (`--max-*`, `--header-read-timeout`, `--rate-limit*`).
+    pub(crate) limits: Limits,
     /// Maximum log level.
     pub(crate) log_level: tracing::Level,
     /// Log format.
     pub(crate) log_format: LogFormat,
     /// Warnings found while resolving, logged once logging is up.
     pub(crate) warnings: Vec<String>,
+}
+
+/// Limits that protect the server; see docs/OPERATIONS.md.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Limits {
+    /// Largest `data` + `metadata` of one message, in bytes.
+    pub(crate) max_message_bytes: usize,
+    /// Largest `/rpc` request body, in bytes.
+    pub(crate) max_body_bytes: usize,
+    /// Time allowed for a request's headers.
+    pub(crate) header_read_timeout: std::time::Duration,
+    /// Most open connections.
+    pub(crate) max_connections: usize,
+    /// Most open subscriptions per namespace.
+    pub(crate) max_subscriptions_per_namespace: usize,
+    /// Requests per second per namespace and burst; `None`: no limit.
+    pub(crate) rate_limit: Option<(f64, f64)>,
+}
+
+impl Limits {
+    fn resolve(args: &ServeArgs, warnings: &mut Vec<String>) -> Self {
+        let mut number = |flag: Option<u64>, var: &str, default: u64| -> u64 {
+            flag.or_else(|| {
+                let v = env(var)?;
+                v.parse().ok().or_else(|| {
+                    warnings.push(format!("ignoring {var}={v:?}: not a number"));
+                    None
+                })
+            })
+            .unwrap_or(default)
+        };
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        let max_message_bytes = size(number(
+            args.max_message_size,
+            "EVENTODB_MAX_MESSAGE_SIZE",
+            eventodb_http::DEFAULT_MAX_MESSAGE_BYTES as u64,
+        ));
+        let max_body_bytes = size(number(
+            args.max_body_size,
+            "EVENTODB_MAX_BODY_SIZE",
+            eventodb_protocol::limits::DEFAULT_MAX_BODY_BYTES as u64,
+        ));
+        let header_read_timeout = std::time::Duration::from_secs(
+            number(args.header_read_timeout, "EVENTODB_HEADER_READ_TIMEOUT", 30).max(1),
+        );
+        let max_connections = size(number(
+            args.max_connections,
+            "EVENTODB_MAX_CONNECTIONS",
+            eventodb_http::DEFAULT_MAX_CONNECTIONS as u64,
+        ));
+        let max_subscriptions_per_namespace = size(number(
+            args.max_subscriptions_per_namespace,
+            "EVENTODB_MAX_SUBSCRIPTIONS_PER_NAMESPACE",
+            eventodb_http::DEFAULT_MAX_SUBSCRIPTIONS_PER_NAMESPACE as u64,
+        ));
+        let mut float = |flag: Option<f64>, var: &str| -> Option<f64> {
+            flag.or_else(|| {
+                let v = env(var)?;
+                match v.parse::<f64>() {
+                    Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
+                    _ => {
+                        warnings.push(format!("ignoring {var}={v:?}: not a number"));
+                        None
+                    }
+                }
+            })
+            .filter(|n| n.is_finite() && *n > 0.0)
+        };
+        let rate = float(args.rate_limit, "EVENTODB_RATE_LIMIT");
+        let burst = float(args.rate_limit_burst, "EVENTODB_RATE_LIMIT_BURST");
+        let rate_limit = rate.map(|r| (r, burst.unwrap_or(r).max(1.0)));
+        Self {
+            max_message_bytes,
+            max_body_bytes,
+            header_read_timeout,
+            max_connections,
+            max_subscriptions_per_namespace,
+            rate_limit,
+        }
+    }
 }
 
 /// Default directory of file-backed SQLite when no `--db-url` is given.
@@ -119,6 +201,7 @@ impl ServeConfig {
             },
         }
         .max(1);
+        let limits = Limits::resolve(&args, &mut warnings);
         let db_url = args.db_url.or_else(|| env("EVENTODB_DB_URL"));
         let data_dir = args
             .data_dir
@@ -203,6 +286,7 @@ impl ServeConfig {
             storage,
             token: args.token.or_else(|| env("EVENTODB_TOKEN")),
             sse_keepalive: std::time::Duration::from_secs(keepalive_secs),
+            limits,
             log_level,
             log_format,
             warnings,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use eventodb_http::{App, Hub, ServerConfig, DEFAULT_NAMESPACE};
+use eventodb_http::{App, Hub, RateLimit, ServerConfig, DEFAULT_NAMESPACE};
 use eventodb_protocol::{time::now_micros, token};
 use eventodb_store::{NewNamespace, Store};
 use eventodb_store_postgres::{NotifyMode, PostgresConfig, PostgresStore};
@@ -90,6 +90,15 @@ async fn serve_with<S: Store>(store: S, hub: Arc<Hub>, config: &ServeConfig) -> 
     let mut http = ServerConfig::new();
     http.relaxed_auth = config.relaxed_auth;
     http.sse_keepalive = config.sse_keepalive;
+    let limits = &config.limits;
+    http.max_message_bytes = limits.max_message_bytes;
+    http.max_body_bytes = limits.max_body_bytes;
+    http.header_read_timeout = limits.header_read_timeout;
+    http.max_connections = limits.max_connections;
+    http.max_subscriptions_per_namespace = limits.max_subscriptions_per_namespace;
+    http.rate_limit = limits
+        .rate_limit
+        .map(|(per_second, burst)| RateLimit { per_second, burst });
     let app = Arc::new(App::new(store, http, hub));
     eventodb_http::serve(listener, app.clone(), shutdown).await?;
 

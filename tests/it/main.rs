@@ -19,6 +19,8 @@ mod durability;
 mod envelope_errors;
 mod hostile;
 mod http;
+mod limits;
+mod metrics;
 mod namespaces;
 mod postgres;
 mod read_stream;

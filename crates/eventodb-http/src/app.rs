@@ -8,6 +8,7 @@ use std::sync::Arc;
 use eventodb_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::{Connections, RateLimit, RateLimiter};
 use crate::subscribe::Hub;
 
 /// How the HTTP layer behaves. Built by the binary from flags and environment; every field
@@ -18,6 +19,14 @@ pub struct ServerConfig {
     pub relaxed_auth: bool,
     /// Largest request body accepted on `/rpc` (PROTOCOL §2.10: 100 MiB).
     pub max_body_bytes: usize,
+    /// Largest `data` plus `metadata` of one `stream.write`, in bytes of JSON as sent.
+    pub max_message_bytes: usize,
+    /// Most connections open at once; further ones are closed at once.
+    pub max_connections: usize,
+    /// Most SSE subscriptions open at once in one namespace.
+    pub max_subscriptions_per_namespace: usize,
+    /// Per-namespace request rate; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
@@ -26,12 +35,23 @@ pub struct ServerConfig {
     pub sse_keepalive: Duration,
 }
 
+/// Default largest message (`data` + `metadata`): 1 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Default most open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default most SSE subscriptions per namespace.
+pub const DEFAULT_MAX_SUBSCRIPTIONS_PER_NAMESPACE: usize = 10_000;
+
 impl ServerConfig {
     /// The protocol's defaults, strict authentication.
     pub fn new() -> Self {
         Self {
             relaxed_auth: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subscriptions_per_namespace: DEFAULT_MAX_SUBSCRIPTIONS_PER_NAMESPACE,
+            rate_limit: None,
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             sse_keepalive: Duration::from_secs(15),
@@ -55,6 +75,10 @@ pub struct App<S> {
     pub hub: Arc<Hub>,
     /// Cancelled when the server begins to stop: ends every subscription.
     pub shutdown: CancellationToken,
+    /// Per-namespace token buckets, when a rate limit is configured.
+    pub(crate) rate_limiter: Option<RateLimiter>,
+    /// Open connections, bounded by `config.max_connections`.
+    pub(crate) connections: Arc<Connections>,
 }
 
 impl<S: Store> App<S> {
@@ -62,6 +86,8 @@ impl<S: Store> App<S> {
     pub fn new(store: S, config: ServerConfig, hub: Arc<Hub>) -> Self {
         Self {
             store,
+            rate_limiter: config.rate_limit.map(RateLimiter::new),
+            connections: Connections::new(config.max_connections),
             config,
             hub,
             shutdown: CancellationToken::new(),

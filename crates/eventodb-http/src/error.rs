@@ -58,10 +58,13 @@ impl ApiError {
     /// Logs the error at the level its kind deserves: server faults at error, client
     /// mistakes at debug.
     pub fn log(&self) {
-        if self.status >= 500 {
-            tracing::error!(code = self.code.as_str(), message = %self.message, "request failed");
+        if self.status == 503 {
+            // Not ready or over capacity: worth seeing, not a fault.
+            tracing::warn!(code = self.code.as_str(), reason = %self.message, "request refused");
+        } else if self.status >= 500 {
+            tracing::error!(code = self.code.as_str(), reason = %self.message, "request failed");
         } else {
-            tracing::debug!(code = self.code.as_str(), message = %self.message, "request refused");
+            tracing::debug!(code = self.code.as_str(), reason = %self.message, "request refused");
         }
     }
 }

@@ -4,19 +4,19 @@
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use eventodb_protocol::ErrorCode;
 use eventodb_store::Store;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::CONTENT_LENGTH;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response};
 use tracing::{field, Instrument};
 
 use crate::app::App;
-use crate::auth::authenticate;
+use crate::auth::{authenticate, DEFAULT_NAMESPACE};
 use crate::error::ApiError;
 use crate::response::{self, Body};
 use crate::{rpc, VERSION};
@@ -43,6 +43,16 @@ pub(crate) async fn route<S: Store>(
             "/subscribe" => crate::subscribe::route(app, req).await,
             "/import" => crate::import::route(app, req).await,
             "/health" => response::json(r#"{"status":"ok"}"#),
+            "/ready" => ready(&app).await,
+            "/metrics" => {
+                let text = crate::metrics::render(&app).await;
+                let mut response = response::json(text);
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+                );
+                response
+            }
             "/version" => response::json(format!(r#"{{"version":"{VERSION}"}}"#)),
             path => {
                 let err = ApiError::new(ErrorCode::NotFound, format!("Not found: {path}"));
@@ -60,7 +70,68 @@ pub(crate) async fn route<S: Store>(
     .await
 }
 
+/// How long `/ready` waits for storage to answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /ready`: `200` while storage answers a registry read in time and the server is not
+/// stopping; otherwise `503 BACKEND_ERROR`.
+async fn ready<S: Store>(app: &App<S>) -> Response<Body> {
+    let reason = if app.shutdown.is_cancelled() {
+        "Server is shutting down".to_owned()
+    } else {
+        match tokio::time::timeout(READY_TIMEOUT, app.store.namespace(DEFAULT_NAMESPACE)).await {
+            Ok(Ok(_)) => return response::json(r#"{"status":"ready"}"#),
+            Ok(Err(e)) => format!("Storage is not reachable: {e}"),
+            Err(_) => format!(
+                "Storage did not answer within {} ms",
+                READY_TIMEOUT.as_millis()
+            ),
+        }
+    };
+    response::error(&ApiError::new(ErrorCode::BackendError, reason).with_status(503))
+}
+
+/// Takes one request from `namespace`'s rate budget; the `429 RATE_LIMITED` response when
+/// it is spent.
+pub(crate) fn rate_limited<S: Store>(app: &App<S>, namespace: &str) -> Option<Response<Body>> {
+    let limiter = app.rate_limiter.as_ref()?;
+    let wait = limiter.check(namespace).err()?;
+    crate::metrics::limit_hit("rate-limit");
+    let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let per_second = app.config.rate_limit.map_or(0.0, |r| r.per_second);
+    let err = ApiError::new(
+        ErrorCode::RateLimited,
+        format!(
+            "Namespace {namespace} is over its request rate limit of {per_second} per second \
+             (--rate-limit); retry after {retry_after} s"
+        ),
+    )
+    .with_details(serde_json::json!({
+        "namespace": namespace,
+        "limit": per_second,
+        "retryAfter": retry_after,
+    }));
+    let mut response = response::error(&err);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    Some(response)
+}
+
 async fn rpc_route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let mut method = None;
+    let response = rpc_call(app, req, &mut method).await;
+    let name = method.map_or("unknown", rpc::Method::name);
+    crate::metrics::rpc_answered(name, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn rpc_call<S: Store>(
+    app: Arc<App<S>>,
+    req: Request<Incoming>,
+    method: &mut Option<rpc::Method>,
+) -> Response<Body> {
     if req.method() != Method::POST {
         let err = ApiError::invalid("Method not allowed: /rpc accepts POST only").with_status(405);
         return response::error(&err);
@@ -71,11 +142,18 @@ async fn rpc_route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) -> Respon
         Err(err) => return response::error(&err),
     };
     tracing::Span::current().record("namespace", caller.namespace.as_str());
+    if let Some(response) = rate_limited(&app, &caller.namespace) {
+        return response;
+    }
 
     let limit = app.config.max_body_bytes;
     let too_large = || {
-        ApiError::invalid(format!("Request body exceeds the limit of {limit} bytes"))
-            .with_status(413)
+        crate::metrics::limit_hit("max-body-size");
+        ApiError::invalid(format!(
+            "Request body exceeds the limit of {limit} bytes (--max-body-size)"
+        ))
+        .with_status(413)
+        .with_details(serde_json::json!({ "limit": limit }))
     };
     let declared = parts
         .headers
@@ -99,11 +177,22 @@ async fn rpc_route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) -> Respon
     // The call runs in its own task so that a client hanging up cannot cut it short: a write
     // that reached the store is finished and published even if nobody waits for the answer.
     let span = tracing::Span::current();
-    let task =
-        tokio::spawn(async move { rpc::handle(&app, &caller, &bytes).await }.instrument(span));
+    let task = tokio::spawn(
+        async move {
+            let mut method = None;
+            let result = rpc::handle(&app, &caller, &bytes, &mut method).await;
+            (method, result)
+        }
+        .instrument(span),
+    );
     match task.await {
-        Ok(Ok(body)) => response::json(body),
-        Ok(Err(err)) => response::error(&err),
+        Ok((called, result)) => {
+            *method = called;
+            match result {
+                Ok(body) => response::json(body),
+                Err(err) => response::error(&err),
+            }
+        }
         Err(join) => {
             let err = ApiError::new(ErrorCode::InternalError, format!("request failed: {join}"));
             response::error(&err)

@@ -7,10 +7,30 @@ use eventodb_store::Store;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
 use crate::router::route;
+
+/// Closes a connection over the `--max-connections` limit at once, after a best-effort
+/// `503` (never waiting for the peer: a flood of connections must not slow the accept loop).
+fn refuse(stream: TcpStream, max: usize) {
+    crate::metrics::limit_hit("max-connections");
+    tracing::debug!(
+        max,
+        "connection refused: too many open connections (--max-connections)"
+    );
+    let body = format!(
+        r#"{{"error":{{"code":"BACKEND_ERROR","message":"Too many open connections (limit {max}, --max-connections)"}}}}"#
+    );
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(response.as_bytes());
+    drop(stream);
+}
 
 /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight
 /// requests finish (up to the configured grace period) and returns.
@@ -36,6 +56,10 @@ pub async fn serve<S: Store>(
                         continue;
                     }
                 };
+                let Some(slot) = app.connections.acquire() else {
+                    refuse(stream, app.config.max_connections);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let conn_app = app.clone();
                 let service = service_fn(move |req| route(conn_app.clone(), req));
@@ -50,6 +74,7 @@ pub async fn serve<S: Store>(
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             _ = &mut shutdown => break,

@@ -67,6 +67,8 @@ error_codes! {
     NotFound = "NOT_FOUND" => 404,
     /// `/import?force=true` could not clear the namespace.
     ClearFailed = "CLEAR_FAILED" => 500,
+    /// A namespace's request rate or subscription count is over its configured limit.
+    RateLimited = "RATE_LIMITED" => 429,
 }
 
 /// The text named no known error code.

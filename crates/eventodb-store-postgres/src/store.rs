@@ -10,8 +10,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use eventodb_protocol::Message;
 use eventodb_store::{
     Append, Appended, CategoryRead, CategorySummary, Health, ImportRecord, NamespaceRecord,
-    NamespaceStats, NewNamespace, Store, StoreError, StoreResult, StreamRead, StreamSummary,
-    StreamsQuery,
+    NamespaceStats, NewNamespace, PoolStatus, Store, StoreError, StoreResult, StreamRead,
+    StreamSummary, StreamsQuery,
 };
 use tokio_postgres::NoTls;
 
@@ -372,6 +372,12 @@ impl Store for PostgresStore {
         Ok(Health {
             backend: "postgres",
             connections: status.size as u64,
+            pool: Some(PoolStatus {
+                max: status.max_size as u64,
+                in_use: status.size.saturating_sub(status.available) as u64,
+                idle: status.available as u64,
+                waiting: status.waiting as u64,
+            }),
         })
     }
 

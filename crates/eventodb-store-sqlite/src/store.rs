@@ -431,6 +431,7 @@ impl Store for SqliteStore {
         Ok(Health {
             backend: "sqlite",
             connections: registry + namespaces,
+            pool: None,
         })
     }
 

@@ -147,4 +147,19 @@ pub struct Health {
     pub backend: &'static str,
     /// Open database connections.
     pub connections: u64,
+    /// The connection pool, for backends that share one (PostgreSQL); `None` otherwise.
+    pub pool: Option<PoolStatus>,
+}
+
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Largest number of connections the pool opens.
+    pub max: u64,
+    /// Connections lent out to a request right now.
+    pub in_use: u64,
+    /// Open connections waiting in the pool.
+    pub idle: u64,
+    /// Requests waiting for a connection.
+    pub waiting: u64,
 }

@@ -49,6 +49,9 @@ pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) ->
     };
     let namespace = caller.namespace;
     tracing::Span::current().record("namespace", namespace.as_str());
+    if let Some(response) = crate::router::rate_limited(&app, &namespace) {
+        return response;
+    }
     match app.store.namespace(&namespace).await {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -167,7 +170,10 @@ async fn commit<S: Store>(store: &S, ns: &str, batch: Batch) -> Result<(u64, i64
     };
     let positions: Vec<i64> = batch.records.iter().map(|r| r.global_position).collect();
     match store.import_batch(ns, batch.records).await {
-        Ok(()) => Ok((count, last_gpos)),
+        Ok(()) => {
+            crate::metrics::records_imported(ns, count);
+            Ok((count, last_gpos))
+        }
         Err(StoreError::PositionExists {
             global_position,
             index,

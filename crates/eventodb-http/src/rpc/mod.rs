@@ -109,11 +109,12 @@ pub(crate) struct Ctx<'a, S> {
 }
 
 /// Decodes the envelope of an authenticated request body and runs the method.
-/// Returns the JSON result text.
+/// Returns the JSON result text; `called` is set once the method is known.
 pub(crate) async fn handle<S: Store>(
     app: &App<S>,
     caller: &Caller,
     body: &[u8],
+    called: &mut Option<Method>,
 ) -> Result<String, ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::invalid("Request body is not valid UTF-8")
@@ -136,10 +137,21 @@ pub(crate) async fn handle<S: Store>(
         .with_details(json!({ "method": name }))
     })?;
     tracing::Span::current().record("rpc", method.name());
+    *called = Some(method);
     let ctx = Ctx { app, caller };
     let args = Args::new(rest);
     match method {
-        Method::StreamWrite => stream_write::call(&ctx, args).await,
+        Method::StreamWrite => {
+            let result = stream_write::call(&ctx, args).await;
+            match &result {
+                Ok(_) => crate::metrics::message_written(&caller.namespace),
+                Err(e) if e.code == ErrorCode::StreamVersionConflict => {
+                    crate::metrics::version_conflict(&caller.namespace)
+                }
+                Err(_) => {}
+            }
+            result
+        }
         Method::StreamGet => stream_get::call(&ctx, args).await,
         Method::StreamLast => stream_last::call(&ctx, args).await,
         Method::StreamVersion => stream_version::call(&ctx, args).await,

@@ -3,6 +3,7 @@
 use eventodb_protocol::json::{compact, contains_nul_escape, is_object};
 use eventodb_protocol::NewMessage;
 use eventodb_store::{Append, Store};
+use serde_json::json;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
@@ -30,6 +31,7 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
             "message.data must not contain NUL characters (\\u0000)",
         ));
     }
+    let metadata_len = message.raw("metadata").map_or(0, |raw| raw.get().len());
     let metadata = match message.raw("metadata") {
         // Absent and explicit null both mean "no metadata" (PROTOCOL §3.1).
         None => None,
@@ -46,6 +48,17 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
             ))
         }
     };
+    let size = data.get().len() + metadata_len;
+    let limit = ctx.app.config.max_message_bytes;
+    if size > limit {
+        crate::metrics::limit_hit("max-message-size");
+        return Err(ApiError::invalid(format!(
+            "message.data and message.metadata are {size} bytes together, over the limit of \
+             {limit} bytes (--max-message-size)"
+        ))
+        .with_status(413)
+        .with_details(json!({ "limit": limit, "size": size })));
+    }
     let id = match options.string("id")?.as_deref() {
         None | Some("") => Uuid::now_v7(),
         Some(text) => Uuid::parse_str(text)

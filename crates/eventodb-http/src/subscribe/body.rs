@@ -88,6 +88,7 @@ fn poke_into(
     }
     *next = pos + 1;
     out.extend_from_slice(&sse::poke(stream, position, global));
+    crate::metrics::pokes_sent(1);
 }
 
 fn change_parts(change: &Change) -> (&str, i64, i64) {

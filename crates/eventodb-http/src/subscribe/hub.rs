@@ -85,6 +85,8 @@ struct NamespaceIndex {
     streams: HashMap<String, Set>,
     categories: HashMap<String, Set>,
     all: Set,
+    /// Subscribers in all three indexes.
+    count: usize,
 }
 
 impl NamespaceIndex {
@@ -129,10 +131,24 @@ impl Hub {
 
     pub(crate) fn count_coalesced(&self) {
         self.coalesced.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::coalesced_poke();
     }
 
     /// Registers a subscriber; changes published from now on reach it.
+    #[cfg(test)]
     pub(crate) fn register(self: &Arc<Self>, namespace: &str, target: Target) -> Registration {
+        let registered = self.register_at_most(namespace, target, usize::MAX);
+        registered.unwrap_or_else(|| unreachable!("no limit"))
+    }
+
+    /// Registers a subscriber unless `namespace` already has `max` of them (`None` then);
+    /// changes published from now on reach it.
+    pub(crate) fn register_at_most(
+        self: &Arc<Self>,
+        namespace: &str,
+        target: Target,
+        max: usize,
+    ) -> Option<Registration> {
         let group = match &target {
             Target::Category(_, group) => *group,
             _ => None,
@@ -144,6 +160,10 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut map) = self.namespaces.write() {
             let index = map.entry(namespace.to_owned()).or_default();
+            if index.count >= max {
+                return None;
+            }
+            index.count += 1;
             let set = match &target {
                 Target::Stream(s) => index.streams.entry(s.clone()).or_default(),
                 Target::Category(c, _) => index.categories.entry(c.clone()).or_default(),
@@ -152,13 +172,13 @@ impl Hub {
             set.insert(id, subscriber.clone());
         }
         self.open.fetch_add(1, Ordering::Relaxed);
-        Registration {
+        Some(Registration {
             hub: self.clone(),
             namespace: namespace.to_owned(),
             target,
             id,
             subscriber,
-        }
+        })
     }
 
     fn unregister(&self, namespace: &str, target: &Target, id: u64) {
@@ -176,6 +196,7 @@ impl Hub {
                 }
             }
         }
+        index.count = index.count.saturating_sub(1);
         match target {
             Target::Stream(s) => remove(&mut index.streams, s, id),
             Target::Category(c, _) => remove(&mut index.categories, c, id),
@@ -198,6 +219,7 @@ impl Drop for Registration {
 
 impl ChangeSink for Hub {
     fn publish(&self, namespace: &str, changes: &[Change]) {
+        crate::metrics::commit_published(changes.len());
         let Ok(map) = self.namespaces.read() else {
             return;
         };
@@ -312,5 +334,19 @@ mod tests {
         drop(reg);
         assert_eq!(hub.subscriptions(), 0);
         assert!(hub.namespaces.read().unwrap().is_empty());
+    }
+
+    #[test]
+    fn registrations_per_namespace_are_bounded() {
+        let hub = Arc::new(Hub::new());
+        let a = hub.register_at_most("ns", Target::All, 2);
+        let b = hub.register_at_most("ns", Target::Stream("s-1".into()), 2);
+        assert!(a.is_some() && b.is_some());
+        assert!(hub
+            .register_at_most("ns", Target::Category("s".into(), None), 2)
+            .is_none());
+        assert!(hub.register_at_most("other", Target::All, 2).is_some());
+        drop(a);
+        assert!(hub.register_at_most("ns", Target::All, 2).is_some());
     }
 }

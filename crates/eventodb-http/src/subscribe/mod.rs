@@ -41,6 +41,9 @@ pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) ->
         Err(err) => return response::error(&err),
     };
     tracing::Span::current().record("namespace", caller.namespace.as_str());
+    if let Some(response) = crate::router::rate_limited(&app, &caller.namespace) {
+        return response;
+    }
     let params = match params::parse(parts.uri.query()) {
         Ok(params) => params,
         Err(reason) => return plain_bad_request(reason),
@@ -60,7 +63,22 @@ pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) ->
 
     // Register before anything is read, so a write racing the catch-up is still heard.
     let namespace = caller.namespace;
-    let registration = app.hub.register(&namespace, params.target.clone());
+    let max = app.config.max_subscriptions_per_namespace;
+    let Some(registration) = app
+        .hub
+        .register_at_most(&namespace, params.target.clone(), max)
+    else {
+        crate::metrics::limit_hit("max-subscriptions-per-namespace");
+        let err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Namespace {namespace} already has {max} open subscriptions, the limit \
+                 (--max-subscriptions-per-namespace)"
+            ),
+        )
+        .with_details(json!({ "namespace": namespace, "limit": max }));
+        return response::error(&err);
+    };
     let mut next = params.position;
     let limit = Some(CATCH_UP_LIMIT as u64);
     let catch_up: Option<body::CatchUp> = match params.target {
