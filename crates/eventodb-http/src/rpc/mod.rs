@@ -169,6 +169,9 @@ pub(crate) async fn handle<S: Store>(
 }
 
 #[cfg(test)]
+mod decoder_props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
