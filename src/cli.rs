@@ -23,6 +23,10 @@ pub(crate) enum Command {
     },
     /// Start the server.
     Serve(Box<ServeArgs>),
+    /// Export a namespace as NDJSON (`eventodb export`); the arguments after the command.
+    Export(Vec<String>),
+    /// Import NDJSON into a namespace (`eventodb import`); the arguments after the command.
+    Import(Vec<String>),
     /// Run the load generator (`eventodb bench`).
     Bench(Box<eventodb_bench::BenchArgs>),
 }
@@ -136,6 +140,10 @@ eventodb: an event store that speaks the EventoDB protocol
 Usage:
   eventodb serve [flags]     start the server (flags: eventodb serve --help)
   eventodb [flags]           same as serve
+  eventodb export --url U --token T [--categories a,b] [--since D] [--until D]
+                  [--gzip] [--output FILE]     write a namespace as NDJSON
+  eventodb import --url U --token T [--input FILE] [--gzip] [--force]
+                                               load NDJSON into a namespace
   eventodb bench <scenario>  load-test a server (eventodb bench --help)
   eventodb version [--full]  print the version
   eventodb help              print this help
@@ -172,6 +180,13 @@ fn normalise(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
+/// Arguments as text (non-UTF-8 bytes replaced).
+fn strings(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Parses the process arguments (without the program name). Usage errors exit with 2.
 pub(crate) fn parse(args: Vec<OsString>) -> Command {
     let first = args.first().and_then(|a| a.to_str()).map(str::to_owned);
@@ -192,6 +207,8 @@ pub(crate) fn parse(args: Vec<OsString>) -> Command {
                 Err(e) => e.exit(),
             }
         }
+        Some("export") => Command::Export(strings(&args[1..])),
+        Some("import") => Command::Import(strings(&args[1..])),
         Some("version" | "--version" | "-version" | "-v") => Command::Version {
             full: args[1..]
                 .iter()

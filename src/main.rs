@@ -6,9 +6,12 @@
 
 mod cli;
 mod config;
+mod export;
+mod import;
 mod server;
 mod shutdown;
 mod telemetry;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         cli::Command::Bench(args) => eventodb_bench::main(*args),
+        cli::Command::Export(args) => export::main(args),
+        cli::Command::Import(args) => import::main(args),
         cli::Command::Serve(args) => match run(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

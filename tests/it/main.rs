@@ -19,6 +19,7 @@ mod durability;
 mod envelope_errors;
 mod hostile;
 mod http;
+mod import_export;
 mod limits;
 mod metrics;
 mod namespaces;
