@@ -1,7 +1,7 @@
 //! One NDJSON line to an [`ImportRecord`] (PROTOCOL §6.1–6.2): `INVALID_JSON` when it is not
 //! an object of the record's shape, `INVALID_RECORD` when it is but cannot be stored.
 
-use eventodb_protocol::json::compact;
+use eventodb_protocol::json::{compact, contains_nul_escape};
 use eventodb_protocol::time::parse_rfc3339;
 use eventodb_store::ImportRecord;
 use serde::Deserialize;
@@ -68,6 +68,16 @@ pub(crate) fn parse(line: &[u8]) -> Result<ImportRecord, Refused> {
     }
     if wire.message_type.is_empty() {
         return invalid("type must not be empty".into());
+    }
+    // NUL is refused as on the write path: PostgreSQL can store it neither in text nor in
+    // jsonb, and a backup must restore on either backend.
+    let has_nul = |s: &str| s.contains('\0');
+    let raw_has_nul = |raw: &Option<String>| raw.as_deref().is_some_and(contains_nul_escape);
+    if has_nul(&wire.stream) || has_nul(&wire.message_type) {
+        return invalid("stream and type must not contain NUL characters".into());
+    }
+    if raw_has_nul(&data) || raw_has_nul(&metadata) {
+        return invalid("data and meta must not contain NUL characters (\\u0000)".into());
     }
     if wire.pos < 0 {
         return invalid(format!("pos must be at least 0, got {}", wire.pos));
@@ -139,6 +149,10 @@ mod tests {
         assert_eq!(kind(&with("id", "\"not-a-uuid\"")), "record");
         assert_eq!(kind(&with("stream", "\"\"")), "record");
         assert_eq!(kind(&with("type", "\"\"")), "record");
+        assert_eq!(kind(&with("stream", r#""a\u0000-1""#)), "record");
+        assert_eq!(kind(&with("type", r#""T\u0000""#)), "record");
+        assert_eq!(kind(&with("data", r#"{"k":"\u0000"}"#)), "record");
+        assert_eq!(kind(&with("meta", r#"{"k\u0000":1}"#)), "record");
         assert_eq!(kind(&with("pos", "-1")), "record");
         assert_eq!(kind(&with("gpos", "0")), "record");
         assert_eq!(kind(&with("time", "\"2025-03-02\"")), "record");
