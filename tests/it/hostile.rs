@@ -174,13 +174,41 @@ fn tokens_are_stored_only_as_hashes() {
         &token,
         json!(["stream.write", "s-1", {"type": "A", "data": {}}]),
     );
+    let secret = token.rsplit('_').next().expect("secret part");
+    let admin_secret = ADMIN.rsplit('_').next().expect("secret part");
     if on_postgres() {
-        // The registry lives in the database; the SQLite run checks the files.
+        // Read the whole registry table back with psql.
+        let url = s.database_url().expect("database of the server");
+        let out = std::process::Command::new("psql")
+            .args([
+                url.as_str(),
+                "-Atc",
+                "SELECT * FROM eventodb_store.namespaces",
+            ])
+            .output()
+            .expect("running psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let registry = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            registry.contains("secretive"),
+            "the registry was read: {registry}"
+        );
+        assert!(
+            registry.contains(&eventodb_protocol::token::hash(&token)),
+            "hashes are stored"
+        );
+        assert!(!registry.contains(secret), "the registry holds a token");
+        assert!(
+            !registry.contains(admin_secret),
+            "the registry holds the admin token"
+        );
         return;
     }
     let dir = s.data_dir().expect("file-backed");
-    let secret = token.rsplit('_').next().expect("secret part");
-    let admin_secret = ADMIN.rsplit('_').next().expect("secret part");
     for entry in std::fs::read_dir(dir).expect("data dir") {
         let path = entry.expect("entry").path();
         let bytes = std::fs::read(&path).expect("read");

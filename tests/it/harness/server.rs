@@ -400,6 +400,14 @@ impl TestServer {
         TestServer::builder().strict().start()
     }
 
+    /// The PostgreSQL database a strict server runs on (suite on PostgreSQL only).
+    pub(crate) fn database_url(&self) -> Option<String> {
+        if !on_postgres() {
+            return None;
+        }
+        self.data_dir.as_deref().map(|dir| database_for(Some(dir)))
+    }
+
     /// The data directory of a strict (file-backed) server.
     pub(crate) fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
