@@ -9,7 +9,9 @@ use http_body_util::BodyExt;
 use hyper::{Request, StatusCode};
 use serde::Deserialize;
 
-use crate::transfer::{run_command, ChannelBody, Flags, Progress, Server};
+use eventodb_http::ChannelBody;
+
+use crate::transfer::{run_command, Flags, Progress, Server};
 
 /// Bytes read from the input per chunk sent.
 const CHUNK: usize = 64 * 1024;
@@ -79,7 +81,7 @@ async fn import(args: Vec<String>) -> anyhow::Result<()> {
     };
 
     // The input is read on a blocking thread and handed over in chunks.
-    let (chunks, body) = ChannelBody::channel();
+    let (chunks, body) = ChannelBody::channel(4);
     let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut buf = vec![0u8; CHUNK];
         loop {

@@ -4,19 +4,13 @@
 //! terminal, the protocol's plain `\r` lines otherwise).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::io::IsTerminal;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
 
 use anyhow::{anyhow, bail, Context as _};
-use bytes::Bytes;
-use hyper::body::{Body, Frame};
+use hyper::body::Body;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 /// A usage error (unknown flag, value missing): exit status 2, as Go's `flag` package.
 #[derive(Debug)]
@@ -175,37 +169,6 @@ impl Server {
             let _ = connection.await;
         });
         Ok(sender)
-    }
-}
-
-/// A request body fed through a channel (sent chunked: its length is unknown).
-pub(crate) struct ChannelBody {
-    /// In a mutex only so the body is `Sync`; polling uses `get_mut`.
-    rx: Mutex<mpsc::Receiver<Bytes>>,
-}
-
-impl ChannelBody {
-    /// A body and the sender that feeds it; dropping the sender ends the body.
-    pub(crate) fn channel() -> (mpsc::Sender<Bytes>, ChannelBody) {
-        let (tx, rx) = mpsc::channel(4);
-        (tx, ChannelBody { rx: Mutex::new(rx) })
-    }
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let rx = match self.get_mut().rx.get_mut() {
-            Ok(rx) => rx,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        rx.poll_recv(cx)
-            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
     }
 }
 

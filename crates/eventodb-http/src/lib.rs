@@ -7,6 +7,7 @@
 
 mod app;
 mod auth;
+mod channel_body;
 mod error;
 mod import;
 mod limits;
@@ -22,6 +23,7 @@ pub use app::{
     DEFAULT_MAX_SUBSCRIPTIONS_PER_NAMESPACE,
 };
 pub use auth::DEFAULT_NAMESPACE;
+pub use channel_body::ChannelBody;
 pub use error::ApiError;
 pub use limits::RateLimit;
 pub use rpc::Method;

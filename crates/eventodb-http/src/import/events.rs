@@ -1,47 +1,10 @@
 //! The import's event stream (PROTOCOL §6.2): `data: <json>` events without an `event:` line,
-//! sent through a bounded channel into the response body as batches commit.
+//! sent through a `ChannelBody` into the response as batches commit.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use eventodb_protocol::json::write_string;
-use hyper::body::{Body, Frame};
-use tokio::sync::mpsc;
-
-/// The response body: whatever the import task sends, until it drops its sender.
-pub(crate) struct EventBody {
-    /// In a mutex only so the body is `Sync`; polling uses `get_mut`.
-    rx: Mutex<mpsc::Receiver<Bytes>>,
-}
-
-impl EventBody {
-    /// A body and the sender that feeds it.
-    pub(crate) fn channel() -> (mpsc::Sender<Bytes>, EventBody) {
-        let (tx, rx) = mpsc::channel(8);
-        (tx, EventBody { rx: Mutex::new(rx) })
-    }
-}
-
-impl Body for EventBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let rx = match self.get_mut().rx.get_mut() {
-            Ok(rx) => rx,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        rx.poll_recv(cx)
-            .map(|event| event.map(|b| Ok(Frame::data(b))))
-    }
-}
 
 fn event(json: &str) -> Bytes {
     Bytes::from(format!("data: {json}\n\n"))

@@ -24,9 +24,9 @@ use tracing::Instrument;
 
 use crate::app::App;
 use crate::auth::authenticate;
+use crate::channel_body::ChannelBody;
 use crate::error::ApiError;
 use crate::response::{self, Body};
-use events::EventBody;
 use lines::{Line, Lines};
 use record::Refused;
 
@@ -78,7 +78,7 @@ pub(crate) async fn route<S: Store>(app: Arc<App<S>>, req: Request<Incoming>) ->
         tracing::info!(namespace = %namespace, "namespace cleared for import");
     }
 
-    let (tx, events) = EventBody::channel();
+    let (tx, events) = ChannelBody::channel(8);
     let span = tracing::Span::current();
     tokio::spawn(
         async move { run(&app.store, &namespace, Lines::new(body), tx).await }.instrument(span),
