@@ -1,7 +1,9 @@
 //! One append inside the writer's open transaction (PROTOCOL §3.1 and §0 item 9).
 //!
-//! The caller wraps each call in a savepoint and rolls it back when this returns an error, so
-//! an append either writes all its messages or nothing.
+//! An append first checks (idempotent replay, duplicate ids, expected version) without
+//! writing, then writes. A refusal ([`AppendError::Refused`]) therefore leaves nothing behind
+//! and the group's transaction goes on; a failure while writing ([`AppendError::Broken`]) may
+//! leave part of the append in the transaction, so the caller must roll the transaction back.
 
 use std::collections::HashSet;
 
@@ -56,9 +58,37 @@ fn same_content(stored: &Stored, stream_name: &str, m: &NewMessage) -> bool {
         }
 }
 
+/// Why an append did not apply.
+pub(crate) enum AppendError {
+    /// Refused before anything was written (conflict, duplicate id, invalid, or a failed read).
+    Refused(StoreError),
+    /// Failed while writing: the transaction may hold part of the append.
+    Broken(StoreError),
+}
+
 /// Applies one append: idempotent replay, duplicate-id and expected-version checks, then the
 /// inserts and the `streams` summary update.
-pub(crate) fn append(conn: &Connection, append: &Append) -> StoreResult<Appended> {
+pub(crate) fn append(conn: &Connection, append: &Append) -> Result<Appended, AppendError> {
+    let checked = check(conn, append).map_err(AppendError::Refused)?;
+    match checked {
+        Checked::Replayed(written) => Ok(Appended {
+            written,
+            replayed: true,
+        }),
+        Checked::Write { version } => write(conn, append, version).map_err(AppendError::Broken),
+    }
+}
+
+/// What the checks decided.
+enum Checked {
+    /// Every message is already stored with the same content: answer with its positions.
+    Replayed(Vec<Written>),
+    /// Write the messages after stream version `version` (-1 for a new stream).
+    Write { version: i64 },
+}
+
+/// The checks of an append, with reads only.
+fn check(conn: &Connection, append: &Append) -> StoreResult<Checked> {
     if append.messages.is_empty() {
         return Err(StoreError::Invalid(
             "an append needs at least one message".into(),
@@ -85,10 +115,7 @@ pub(crate) fn append(conn: &Connection, append: &Append) -> StoreResult<Appended
         }
     }
     if replayed.len() == append.messages.len() {
-        return Ok(Appended {
-            written: replayed,
-            replayed: true,
-        });
+        return Ok(Checked::Replayed(replayed));
     }
     if let Some(id) = first_existing {
         return Err(StoreError::DuplicateMessageId(id.to_owned()));
@@ -107,7 +134,11 @@ pub(crate) fn append(conn: &Connection, append: &Append) -> StoreResult<Appended
             });
         }
     }
+    Ok(Checked::Write { version })
+}
 
+/// The inserts and the summary update of a checked append.
+fn write(conn: &Connection, append: &Append, version: i64) -> StoreResult<Appended> {
     let category = category(&append.stream_name);
     let hash = group_hash(&append.stream_name);
     let time = now_micros();

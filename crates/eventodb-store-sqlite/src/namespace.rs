@@ -33,9 +33,14 @@ pub(crate) struct Namespace {
     gone: OnceLock<Gone>,
 }
 
+/// Prepared statements kept per connection: more than the distinct statements a namespace
+/// runs (the read variants, the append's, the transaction control), so none is re-parsed.
+pub(crate) const STATEMENT_CACHE: usize = 64;
+
 /// Opens (creating if missing) and migrates a namespace database file for writing.
 fn open_file(path: &Path, synchronous: Synchronous) -> StoreResult<Connection> {
     let mut conn = Connection::open(path).map_err(StoreError::backend)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(StoreError::backend)?;
     let mode: String = conn
@@ -79,6 +84,7 @@ impl Namespace {
         sink: Arc<dyn ChangeSink>,
     ) -> StoreResult<Self> {
         let mut conn = Connection::open_in_memory().map_err(StoreError::backend)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate_namespace(&mut conn)?;
         Ok(Self {
             writer: Writer::spawn(conn, record.id.clone(), sink)?,

@@ -95,6 +95,7 @@ impl ReaderPool {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(StoreError::backend)?;
+        conn.set_prepared_statement_cache_capacity(crate::namespace::STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(StoreError::backend)?;
         self.open.fetch_add(1, Ordering::Relaxed);

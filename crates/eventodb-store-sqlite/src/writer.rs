@@ -2,9 +2,8 @@
 //! `SQLITE_BUSY`, and it commits appends in groups.
 //!
 //! Group commit: the thread takes one request, then drains whatever else is already queued (up
-//! to [`MAX_GROUP`] appends), runs them in one `BEGIN IMMEDIATE` transaction with each append
-//! in its own savepoint (a failing append is rolled back alone), commits once, and only then
-//! replies. A lone request is never delayed waiting for company. After each commit the new
+//! to [`MAX_GROUP`] appends), runs them in one `BEGIN IMMEDIATE` transaction (a refused append
+//! writes nothing, so the others go on), commits once, and only then replies. A lone request is never delayed waiting for company. After each commit the new
 //! messages are published to the [`ChangeSink`], before any writer is answered. In memory mode the thread
 //! also runs the namespace's reads, since its connection is the only one.
 
@@ -17,7 +16,7 @@ use eventodb_store::{Append, Appended, Change, ChangeSink, StoreError, StoreResu
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::append::append;
+use crate::append::{append, AppendError};
 
 /// Most appends committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -149,51 +148,53 @@ fn run(
     Ok(count.max(0) as u64)
 }
 
-type Group = Vec<(Append, oneshot::Sender<StoreResult<Appended>>)>;
+/// One queued append and where its outcome goes.
+type Item = (Append, oneshot::Sender<StoreResult<Appended>>);
+
+type Group = Vec<Item>;
+
+/// Runs a fixed statement through the statement cache (no parsing after the first time).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Why a group's transaction did not commit (it has been rolled back).
+enum GroupFailure {
+    /// An append failed while writing (its error); the others may succeed without it.
+    Broken(StoreError),
+    /// The transaction itself failed (begin or commit): every append gets this error.
+    Fatal(String),
+}
 
 /// Runs a group of appends in one transaction and replies to each after the commit.
+///
+/// Each append checks before it writes, so a refused append (conflict, duplicate) leaves
+/// nothing behind and needs no savepoint. An append that fails while writing rolls the whole
+/// transaction back; the group is then applied again one append per transaction, so the
+/// failure stays with the append that caused it.
 fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let message = format!("begin: {e}");
-        for (_, reply) in group {
-            let _ = reply.send(Err(backend_error(message.clone())));
+    let results = match run_group(conn, &group) {
+        Ok(results) => results,
+        Err(GroupFailure::Broken(_)) if group.len() > 1 => {
+            for item in group {
+                commit_group(conn, vec![item], publisher);
+            }
+            return;
         }
-        return;
-    }
-    let mut results: Vec<StoreResult<Appended>> = Vec::with_capacity(group.len());
-    let mut fatal: Option<String> = None;
-    for (batch, _) in &group {
-        if let Err(e) = conn.execute_batch("SAVEPOINT append") {
-            fatal = Some(format!("savepoint: {e}"));
-            break;
+        Err(GroupFailure::Broken(error)) => {
+            if let Some((_, reply)) = group.into_iter().next() {
+                let _ = reply.send(Err(error));
+            }
+            return;
         }
-        let result = append(conn, batch);
-        let end = if result.is_ok() {
-            "RELEASE append"
-        } else {
-            "ROLLBACK TO append; RELEASE append"
-        };
-        if let Err(e) = conn.execute_batch(end) {
-            fatal = Some(format!("savepoint: {e}"));
-            break;
+        Err(GroupFailure::Fatal(message)) => {
+            for (_, reply) in group {
+                let _ = reply.send(Err(backend_error(message.clone())));
+            }
+            return;
         }
-        results.push(result);
-    }
-    if fatal.is_none() {
-        if let Err(e) = conn.execute_batch("COMMIT") {
-            fatal = Some(format!("commit: {e}"));
-        }
-    }
-    if let Some(message) = fatal {
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        tracing::error!(error = %message, "sqlite write transaction failed");
-        for (_, reply) in group {
-            let _ = reply.send(Err(backend_error(message.clone())));
-        }
-        return;
-    }
+    };
     let changes: Vec<Change> = group
         .iter()
         .zip(&results)
@@ -214,5 +215,119 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
     }
     for ((_, reply), result) in group.into_iter().zip(results) {
         let _ = reply.send(result);
+    }
+}
+
+/// One transaction over the group: the outcome of each append, or why nothing committed
+/// (in which case the transaction has been rolled back).
+fn run_group(conn: &Connection, group: &Group) -> Result<Vec<StoreResult<Appended>>, GroupFailure> {
+    exec(conn, "BEGIN IMMEDIATE").map_err(|e| GroupFailure::Fatal(format!("begin: {e}")))?;
+    let mut results = Vec::with_capacity(group.len());
+    for (batch, _) in group {
+        match append(conn, batch) {
+            Ok(appended) => results.push(Ok(appended)),
+            Err(AppendError::Refused(e)) => results.push(Err(e)),
+            Err(AppendError::Broken(e)) => {
+                tracing::debug!(error = %e, "append failed while writing; group rolled back");
+                rollback(conn);
+                return Err(GroupFailure::Broken(e));
+            }
+        }
+    }
+    if let Err(e) = exec(conn, "COMMIT") {
+        let message = format!("commit: {e}");
+        tracing::error!(error = %message, "sqlite write transaction failed");
+        rollback(conn);
+        return Err(GroupFailure::Fatal(message));
+    }
+    Ok(results)
+}
+
+/// Rolls back the open transaction, if any.
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = exec(conn, "ROLLBACK");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::migrate_namespace;
+    use eventodb_protocol::NewMessage;
+    use eventodb_store::NoSubscribers;
+
+    fn message(id: &str, message_type: &str) -> NewMessage {
+        NewMessage {
+            id: id.to_owned(),
+            message_type: message_type.to_owned(),
+            data: "{}".to_owned(),
+            metadata: None,
+        }
+    }
+
+    fn item(
+        stream: &str,
+        messages: Vec<NewMessage>,
+        expected_version: Option<i64>,
+    ) -> (Item, oneshot::Receiver<StoreResult<Appended>>) {
+        let (reply, receiver) = oneshot::channel();
+        let append = Append {
+            stream_name: stream.to_owned(),
+            messages,
+            expected_version,
+        };
+        ((append, reply), receiver)
+    }
+
+    fn ids(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT id FROM messages ORDER BY global_position")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    /// An append that fails while writing (here: its second message trips a trigger) takes
+    /// nothing with it: neither its own first message nor the other appends of its group,
+    /// which commit as if it had never been there; a refused append in the same group (a
+    /// version conflict) fails alone.
+    #[test]
+    fn a_broken_append_fails_alone_and_leaves_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_namespace(&mut conn).unwrap();
+        conn.execute_batch(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON messages WHEN NEW.type = 'Boom' \
+             BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .unwrap();
+        let publisher = Publisher {
+            namespace: "default".into(),
+            sink: Arc::new(NoSubscribers),
+        };
+        let (a, ra) = item("a-1", vec![message("m1", "Ok")], None);
+        let (b, rb) = item(
+            "b-1",
+            vec![message("m2", "Ok"), message("m3", "Boom")],
+            None,
+        );
+        let (c, rc) = item("c-1", vec![message("m4", "Ok")], Some(5));
+        let (d, rd) = item("a-1", vec![message("m5", "Ok")], Some(0));
+        commit_group(&conn, vec![a, b, c, d], &publisher);
+
+        let a = ra.blocking_recv().unwrap().unwrap();
+        assert_eq!(a.written[0].position, 0);
+        assert!(rb.blocking_recv().unwrap().is_err());
+        assert!(matches!(
+            rc.blocking_recv().unwrap(),
+            Err(StoreError::VersionConflict {
+                expected: 5,
+                actual: -1
+            })
+        ));
+        let d = rd.blocking_recv().unwrap().unwrap();
+        assert_eq!(d.written[0].position, 1);
+        assert_eq!(ids(&conn), ["m1", "m5"]);
+        assert!(conn.is_autocommit(), "no transaction left open");
     }
 }
