@@ -39,11 +39,59 @@ pub struct Message {
     pub time: Micros,
 }
 
+/// A stored message borrowed from wherever it lives (a database row), so a page can be encoded
+/// without copying each field into a [`Message`] first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    /// Canonical lowercase hyphenated UUID.
+    pub id: &'a str,
+    /// The stream the message belongs to.
+    pub stream_name: &'a str,
+    /// Message type.
+    pub message_type: &'a str,
+    /// Position within its stream, from 0.
+    pub position: i64,
+    /// Position within the namespace, from 1.
+    pub global_position: i64,
+    /// Compact JSON text of the payload.
+    pub data: &'a str,
+    /// Compact JSON text of the metadata, or `None` for null.
+    pub metadata: Option<&'a str>,
+    /// Write time, microseconds since the epoch (UTC).
+    pub time: Micros,
+}
+
 impl Message {
+    /// The message as a [`MessageRef`].
+    pub fn as_ref(&self) -> MessageRef<'_> {
+        MessageRef {
+            id: &self.id,
+            stream_name: &self.stream_name,
+            message_type: &self.message_type,
+            position: self.position,
+            global_position: self.global_position,
+            data: &self.data,
+            metadata: self.metadata.as_deref(),
+            time: self.time,
+        }
+    }
+
+    /// Appends `[id, type, position, globalPosition, data, metadata, time]`.
+    pub fn write_stream_array(&self, out: &mut String) {
+        self.as_ref().write_stream_array(out);
+    }
+
+    /// Appends `[id, streamName, type, position, globalPosition, data, metadata, time]`.
+    pub fn write_category_array(&self, out: &mut String) {
+        self.as_ref().write_category_array(out);
+    }
+}
+
+impl MessageRef<'_> {
     /// Appends `[id, type, position, globalPosition, data, metadata, time]`.
     pub fn write_stream_array(&self, out: &mut String) {
         out.push('[');
-        write_string(out, &self.id);
+        write_string(out, self.id);
         out.push(',');
         self.write_tail(out);
     }
@@ -51,46 +99,93 @@ impl Message {
     /// Appends `[id, streamName, type, position, globalPosition, data, metadata, time]`.
     pub fn write_category_array(&self, out: &mut String) {
         out.push('[');
-        write_string(out, &self.id);
+        write_string(out, self.id);
         out.push(',');
-        write_string(out, &self.stream_name);
+        write_string(out, self.stream_name);
         out.push(',');
         self.write_tail(out);
     }
 
+    /// Bytes this message is likely to take encoded (for reserving buffer space).
+    fn size_hint(&self) -> usize {
+        120 + self.stream_name.len() + self.data.len() + self.metadata.map_or(4, str::len)
+    }
+
     fn write_tail(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        write_string(out, &self.message_type);
-        let _ = write!(out, ",{},{},", self.position, self.global_position);
-        out.push_str(&self.data);
+        write_string(out, self.message_type);
         out.push(',');
-        out.push_str(self.metadata.as_deref().unwrap_or("null"));
+        out.push_str(itoa::Buffer::new().format(self.position));
+        out.push(',');
+        out.push_str(itoa::Buffer::new().format(self.global_position));
+        out.push(',');
+        out.push_str(self.data);
+        out.push(',');
+        out.push_str(self.metadata.unwrap_or("null"));
         out.push_str(",\"");
         write_rfc3339(out, self.time);
         out.push_str("\"]");
     }
 }
 
-/// Encodes a page of messages as a JSON array, 7-element (`category == false`) or 8-element.
-pub fn encode_page(messages: &[Message], category: bool) -> String {
-    let estimate: usize = messages
-        .iter()
-        .map(|m| 120 + m.data.len() + m.metadata.as_ref().map_or(4, String::len))
-        .sum();
-    let mut out = String::with_capacity(2 + estimate);
-    out.push('[');
-    for (i, m) in messages.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if category {
-            m.write_category_array(&mut out);
-        } else {
-            m.write_stream_array(&mut out);
+/// Encodes a page of messages as a JSON array, one message at a time, straight into the
+/// response text: 7-element arrays for stream reads, 8-element ones for category reads.
+#[derive(Debug)]
+pub struct PageEncoder {
+    out: String,
+    category: bool,
+    count: usize,
+}
+
+impl PageEncoder {
+    /// An empty page; `category` chooses the 8-element arrays.
+    pub fn new(category: bool) -> Self {
+        let mut out = String::with_capacity(1024);
+        out.push('[');
+        Self {
+            out,
+            category,
+            count: 0,
         }
     }
-    out.push(']');
-    out
+
+    /// Appends one message.
+    pub fn push(&mut self, message: MessageRef<'_>) {
+        if self.count > 0 {
+            self.out.push(',');
+        }
+        self.out.reserve(message.size_hint());
+        if self.category {
+            message.write_category_array(&mut self.out);
+        } else {
+            message.write_stream_array(&mut self.out);
+        }
+        self.count += 1;
+    }
+
+    /// Messages pushed so far.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no message was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The finished JSON array.
+    pub fn finish(mut self) -> String {
+        self.out.push(']');
+        self.out
+    }
+}
+
+/// Encodes a page of messages as a JSON array, 7-element (`category == false`) or 8-element.
+pub fn encode_page(messages: &[Message], category: bool) -> String {
+    let mut page = PageEncoder::new(category);
+    for m in messages {
+        page.push(m.as_ref());
+    }
+    page.finish()
 }
 
 #[cfg(test)]

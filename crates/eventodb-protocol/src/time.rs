@@ -27,12 +27,16 @@ pub fn write_rfc3339(out: &mut String, micros: Micros) {
     let frac = micros.rem_euclid(1_000_000);
     write_seconds(out, secs);
     if frac != 0 {
-        let mut digits = format!("{frac:06}");
-        while digits.ends_with('0') {
-            digits.pop();
+        // Six digits with the trailing zeros trimmed, without formatting machinery: this runs
+        // for every message of every page.
+        let mut frac = frac as u32;
+        let mut width = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
         }
         out.push('.');
-        out.push_str(&digits);
+        push_padded(out, frac, width);
     }
     out.push('Z');
 }
@@ -56,11 +60,43 @@ fn write_seconds(out: &mut String, secs: i64) {
     let dt = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let (year, month, day) = dt.to_calendar_date();
     let (h, m, s) = dt.to_hms();
-    let _ = write!(
-        out,
-        "{year:04}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}",
-        u8::from(month)
-    );
+    let Ok(year4) = u32::try_from(year) else {
+        let _ = write!(out, "{year:04}");
+        return push_rest(out, u8::from(month), day, h, m, s);
+    };
+    if year4 > 9999 {
+        let _ = write!(out, "{year:04}");
+    } else {
+        push_padded(out, year4, 4);
+    }
+    push_rest(out, u8::from(month), day, h, m, s);
+}
+
+/// `-MM-DDTHH:MM:SS`.
+fn push_rest(out: &mut String, month: u8, day: u8, h: u8, m: u8, s: u8) {
+    for (separator, value) in [('-', month), ('-', day), ('T', h), (':', m), (':', s)] {
+        out.push(separator);
+        push_padded(out, u32::from(value), 2);
+    }
+}
+
+/// `value` in decimal, left-padded with zeros to `width` digits (wider values are kept
+/// whole).
+fn push_padded(out: &mut String, value: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut n = value;
+    let mut len = 0;
+    while n > 0 || len == 0 {
+        digits[9 - len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    for _ in len..width {
+        out.push('0');
+    }
+    for &d in &digits[10 - len..] {
+        out.push(char::from(d));
+    }
 }
 
 /// Parses an RFC 3339 time with any offset into UTC microseconds (sub-microsecond digits are

@@ -1,19 +1,65 @@
 //! The read queries, run on any connection of a namespace (a pooled read-only connection in
 //! file mode, the writer thread's connection in memory mode).
 
+use eventodb_protocol::message::PageEncoder;
 use eventodb_protocol::Message;
 use eventodb_store::{
     CategoryRead, CategorySummary, NamespaceStats, StoreError, StoreResult, StreamRead,
     StreamStart, StreamSummary, StreamsQuery,
 };
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row, Rows};
 
-use crate::rows::{message, sql_limit, MESSAGE_COLUMNS};
+use crate::rows::{message, message_ref, sql_limit, MESSAGE_COLUMNS};
 
 /// `read_stream`: by position or global position, ordered by position.
 pub(crate) fn read_stream(conn: &Connection, read: &StreamRead) -> StoreResult<Vec<Message>> {
+    let mut messages = Vec::new();
+    each_stream_row(conn, read, |row| {
+        messages.push(message(row)?);
+        Ok(())
+    })?;
+    Ok(messages)
+}
+
+/// [`read_stream`], encoded as the `stream.get` page straight from the rows.
+pub(crate) fn read_stream_page(conn: &Connection, read: &StreamRead) -> StoreResult<String> {
+    let mut page = PageEncoder::new(false);
+    each_stream_row(conn, read, |row| {
+        page.push(message_ref(row)?);
+        Ok(())
+    })?;
+    Ok(page.finish())
+}
+
+/// `read_category`: category (or everything), global position, correlation and consumer
+/// group filters, ordered by global position, limited after filtering.
+pub(crate) fn read_category(conn: &Connection, read: &CategoryRead) -> StoreResult<Vec<Message>> {
+    let mut messages = Vec::new();
+    each_category_row(conn, read, |row| {
+        messages.push(message(row)?);
+        Ok(())
+    })?;
+    Ok(messages)
+}
+
+/// [`read_category`], encoded as the `category.get` page straight from the rows.
+pub(crate) fn read_category_page(conn: &Connection, read: &CategoryRead) -> StoreResult<String> {
+    let mut page = PageEncoder::new(true);
+    each_category_row(conn, read, |row| {
+        page.push(message_ref(row)?);
+        Ok(())
+    })?;
+    Ok(page.finish())
+}
+
+/// Calls `f` with each row of a stream read, in order.
+fn each_stream_row(
+    conn: &Connection,
+    read: &StreamRead,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<()> {
     if read.limit == Some(0) {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let (sql, start) = match read.start {
         StreamStart::Position(p) => (
@@ -33,19 +79,19 @@ pub(crate) fn read_stream(conn: &Connection, read: &StreamRead) -> StoreResult<V
     };
     let mut stmt = conn.prepare_cached(&sql).map_err(StoreError::backend)?;
     let rows = stmt
-        .query_map(
-            params![read.stream_name, start, sql_limit(read.limit)],
-            message,
-        )
+        .query(params![read.stream_name, start, sql_limit(read.limit)])
         .map_err(StoreError::backend)?;
-    rows.collect::<Result<_, _>>().map_err(StoreError::backend)
+    each_row(rows, f)
 }
 
-/// `read_category`: category (or everything), global position, correlation and consumer
-/// group filters, ordered by global position, limited after filtering.
-pub(crate) fn read_category(conn: &Connection, read: &CategoryRead) -> StoreResult<Vec<Message>> {
+/// Calls `f` with each row of a category read, in order.
+fn each_category_row(
+    conn: &Connection,
+    read: &CategoryRead,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<()> {
     if read.limit == Some(0) {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE global_position >= ?1");
     if !read.category.is_empty() {
@@ -69,19 +115,26 @@ pub(crate) fn read_category(conn: &Connection, read: &CategoryRead) -> StoreResu
     // variant does not reference are ignored.
     let mut stmt = conn.prepare_cached(&sql).map_err(StoreError::backend)?;
     let rows = stmt
-        .query_map(
-            params![
-                read.start,
-                read.category,
-                read.correlation,
-                size,
-                member,
-                sql_limit(read.limit)
-            ],
-            message,
-        )
+        .query(params![
+            read.start,
+            read.category,
+            read.correlation,
+            size,
+            member,
+            sql_limit(read.limit)
+        ])
         .map_err(StoreError::backend)?;
-    rows.collect::<Result<_, _>>().map_err(StoreError::backend)
+    each_row(rows, f)
+}
+
+fn each_row(
+    mut rows: Rows<'_>,
+    mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<()> {
+    while let Some(row) = rows.next().map_err(StoreError::backend)? {
+        f(row).map_err(StoreError::backend)?;
+    }
+    Ok(())
 }
 
 /// `last_message`: the highest-position message, optionally of one type.

@@ -1,6 +1,8 @@
 //! Turning `messages` rows into [`Message`]s.
 
+use eventodb_protocol::message::MessageRef;
 use eventodb_protocol::Message;
+use rusqlite::types::ValueRef;
 use rusqlite::Row;
 
 /// The columns [`message`] expects, in order.
@@ -19,6 +21,36 @@ pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         metadata: row.get(6)?,
         time: row.get(7)?,
     })
+}
+
+/// A message borrowed from a row selected with [`MESSAGE_COLUMNS`] (no copies: pages are
+/// encoded from these).
+pub(crate) fn message_ref<'r>(row: &'r Row<'_>) -> rusqlite::Result<MessageRef<'r>> {
+    let text = |i: usize| -> rusqlite::Result<&'r str> {
+        row.get_ref(i)?
+            .as_str()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, row_type(row, i), e.into()))
+    };
+    let metadata = match row.get_ref(6)? {
+        ValueRef::Null => None,
+        _ => Some(text(6)?),
+    };
+    Ok(MessageRef {
+        id: text(0)?,
+        stream_name: text(1)?,
+        message_type: text(2)?,
+        position: row.get(3)?,
+        global_position: row.get(4)?,
+        data: text(5)?,
+        metadata,
+        time: row.get(7)?,
+    })
+}
+
+fn row_type(row: &Row<'_>, i: usize) -> rusqlite::types::Type {
+    row.get_ref(i)
+        .map(|v| v.data_type())
+        .unwrap_or(rusqlite::types::Type::Null)
 }
 
 /// A `LIMIT` value: SQLite reads a negative limit as "no limit".

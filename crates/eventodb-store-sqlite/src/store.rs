@@ -373,6 +373,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn read_stream_page(&self, ns: &str, read: StreamRead) -> StoreResult<String> {
+        self.handle(ns)?
+            .read(move |conn| queries::read_stream_page(conn, &read))
+            .await
+    }
+
+    async fn read_category_page(&self, ns: &str, read: CategoryRead) -> StoreResult<String> {
+        self.handle(ns)?
+            .read(move |conn| queries::read_category_page(conn, &read))
+            .await
+    }
+
     async fn last_message(
         &self,
         ns: &str,

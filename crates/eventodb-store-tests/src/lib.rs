@@ -22,6 +22,7 @@ pub mod correlation;
 pub mod idempotency;
 pub mod import;
 pub mod namespaces;
+pub mod pages;
 pub mod read_category;
 pub mod read_stream;
 pub mod support;
@@ -71,6 +72,9 @@ macro_rules! __conformance_checks {
             }
             correlation {
                 correlation_filter,
+            }
+            pages {
+                pages_match_the_messages,
             }
             consumer_group {
                 members_partition_the_category,

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use eventodb_protocol::message::encode_page;
 use eventodb_protocol::Message;
 
 use crate::query::*;
@@ -64,6 +65,27 @@ pub trait Store: Send + Sync + 'static {
         ns: &str,
         read: CategoryRead,
     ) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
+
+    /// [`Store::read_stream`] answered as the JSON page `stream.get` returns (7-element
+    /// arrays). Backends may encode straight from their rows; the default encodes the
+    /// messages `read_stream` returns.
+    fn read_stream_page(
+        &self,
+        ns: &str,
+        read: StreamRead,
+    ) -> impl Future<Output = StoreResult<String>> + Send {
+        async move { Ok(encode_page(&self.read_stream(ns, read).await?, false)) }
+    }
+
+    /// [`Store::read_category`] answered as the JSON page `category.get` returns (8-element
+    /// arrays); see [`Store::read_stream_page`].
+    fn read_category_page(
+        &self,
+        ns: &str,
+        read: CategoryRead,
+    ) -> impl Future<Output = StoreResult<String>> + Send {
+        async move { Ok(encode_page(&self.read_category(ns, read).await?, true)) }
+    }
 
     /// The highest-position message of a stream, optionally only among messages of one type.
     fn last_message(

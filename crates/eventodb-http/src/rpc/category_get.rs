@@ -1,6 +1,5 @@
 //! `category.get` (PROTOCOL §3.5): read a category (or everything) by global position.
 
-use eventodb_protocol::message::encode_page;
 use eventodb_protocol::ConsumerGroup;
 use eventodb_store::{CategoryRead, Store};
 
@@ -29,12 +28,11 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
         correlation,
         consumer_group,
     };
-    let messages = ctx
-        .app
+    ctx.app
         .store
-        .read_category(&ctx.caller.namespace, read)
-        .await?;
-    Ok(encode_page(&messages, true))
+        .read_category_page(&ctx.caller.namespace, read)
+        .await
+        .map_err(Into::into)
 }
 
 fn consumer_group(options: &super::args::Object<'_>) -> Result<Option<ConsumerGroup>, ApiError> {

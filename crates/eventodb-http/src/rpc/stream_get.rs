@@ -1,6 +1,5 @@
 //! `stream.get` (PROTOCOL §3.2): read a stream forward.
 
-use eventodb_protocol::message::encode_page;
 use eventodb_store::{Store, StreamRead, StreamStart};
 
 use super::args::Args;
@@ -25,10 +24,9 @@ pub(crate) async fn call<S: Store>(ctx: &Ctx<'_, S>, args: Args<'_>) -> Result<S
         start,
         limit,
     };
-    let messages = ctx
-        .app
+    ctx.app
         .store
-        .read_stream(&ctx.caller.namespace, read)
-        .await?;
-    Ok(encode_page(&messages, false))
+        .read_stream_page(&ctx.caller.namespace, read)
+        .await
+        .map_err(Into::into)
 }
