@@ -7,6 +7,7 @@
 //! file mode reads use a small pool of read-only WAL connections and never wait for writes.
 
 mod append;
+mod checkpoint;
 mod config;
 mod file_name;
 mod import;

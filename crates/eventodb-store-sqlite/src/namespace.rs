@@ -8,6 +8,7 @@ use eventodb_store::{Append, Appended, ChangeSink, NamespaceRecord, StoreError, 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::checkpoint::Checkpointer;
 use crate::config::Synchronous;
 use crate::reader::ReaderPool;
 use crate::schema::migrate_namespace;
@@ -26,6 +27,8 @@ pub(crate) enum Gone {
 pub(crate) struct Namespace {
     record: RwLock<NamespaceRecord>,
     writer: Writer,
+    /// Copies the WAL into the database file off the write path (file mode).
+    checkpointer: Option<Checkpointer>,
     /// Read-only connections (file mode); in memory mode reads go to the writer thread.
     readers: Option<Arc<ReaderPool>>,
     /// The database file (file mode).
@@ -54,6 +57,9 @@ fn open_file(path: &Path, synchronous: Synchronous) -> StoreResult<Connection> {
     }
     conn.execute_batch(&format!("PRAGMA synchronous = {}", synchronous.pragma()))
         .map_err(StoreError::backend)?;
+    // The checkpointer thread copies the WAL back; no commit does it inline.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+        .map_err(StoreError::backend)?;
     migrate_namespace(&mut conn)?;
     Ok(conn)
 }
@@ -68,8 +74,10 @@ impl Namespace {
         sink: Arc<dyn ChangeSink>,
     ) -> StoreResult<Self> {
         let conn = open_file(&path, synchronous)?;
+        let checkpointer = Checkpointer::spawn(&path, synchronous)?;
         Ok(Self {
-            writer: Writer::spawn(conn, record.id.clone(), sink)?,
+            writer: Writer::spawn(conn, record.id.clone(), sink, Some(checkpointer.nudge()))?,
+            checkpointer: Some(checkpointer),
             record: RwLock::new(record),
             readers: Some(Arc::new(ReaderPool::new(path.clone()))),
             path: Some(path),
@@ -87,7 +95,8 @@ impl Namespace {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate_namespace(&mut conn)?;
         Ok(Self {
-            writer: Writer::spawn(conn, record.id.clone(), sink)?,
+            writer: Writer::spawn(conn, record.id.clone(), sink, None)?,
+            checkpointer: None,
             record: RwLock::new(record),
             readers: None,
             path: None,
@@ -200,6 +209,9 @@ impl Namespace {
         let _ = self.gone.set(gone);
         if let Some(readers) = &self.readers {
             readers.close();
+        }
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
         }
         self.writer.stop()
     }

@@ -17,6 +17,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::append::{append, AppendError};
+use crate::checkpoint::Nudge;
 
 /// Most appends committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -55,9 +56,14 @@ impl Writer {
         conn: Connection,
         namespace: String,
         sink: Arc<dyn ChangeSink>,
+        checkpoints: Option<Nudge>,
     ) -> StoreResult<Self> {
         let (sender, receiver) = mpsc::channel();
-        let publisher = Publisher { namespace, sink };
+        let publisher = Publisher {
+            namespace,
+            sink,
+            checkpoints,
+        };
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run(conn, receiver, publisher))
@@ -101,6 +107,16 @@ pub(crate) fn backend_error(message: impl Into<String>) -> StoreError {
 struct Publisher {
     namespace: String,
     sink: Arc<dyn ChangeSink>,
+    /// The checkpointer to nudge after each commit (file mode).
+    checkpoints: Option<Nudge>,
+}
+
+impl Publisher {
+    fn committed(&self) {
+        if let Some(nudge) = &self.checkpoints {
+            nudge.nudge();
+        }
+    }
 }
 
 fn run(
@@ -119,7 +135,11 @@ fn run(
             },
         };
         match command {
-            Command::Read(job) | Command::Write(job) => job(&conn),
+            Command::Read(job) => job(&conn),
+            Command::Write(job) => {
+                job(&conn);
+                publisher.committed();
+            }
             Command::Stop => break,
             Command::Append { append, reply } => {
                 let mut group = vec![(append, reply)];
@@ -195,6 +215,7 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
             return;
         }
     };
+    publisher.committed();
     let changes: Vec<Change> = group
         .iter()
         .zip(&results)
@@ -304,6 +325,7 @@ mod tests {
         let publisher = Publisher {
             namespace: "default".into(),
             sink: Arc::new(NoSubscribers),
+            checkpoints: None,
         };
         let (a, ra) = item("a-1", vec![message("m1", "Ok")], None);
         let (b, rb) = item(

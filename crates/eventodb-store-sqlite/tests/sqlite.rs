@@ -458,3 +458,51 @@ async fn queued_appends_commit_as_one_group_and_failures_stay_alone() {
     assert_eq!(store.namespace_stats("g").await.unwrap().message_count, 8);
     store.close().await;
 }
+
+/// Writes that arrive back to back never leave the writer a moment with the WAL fully copied,
+/// so only the checkpointer's restart keeps the log from growing with everything ever
+/// written: ~6,000 appends of 2 KB (about 100 MB of WAL pages unchecked) leave a WAL file of
+/// a bounded size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_continuous_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = SqliteConfig {
+        synchronous: eventodb_store_sqlite::Synchronous::Off,
+        ..SqliteConfig::dir(&data)
+    };
+    let store = Arc::new(SqliteStore::open(config).unwrap());
+    store
+        .create_namespace(new_ns("wal", 1_700_000_000))
+        .await
+        .unwrap();
+    let payload = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2048));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let store = Arc::clone(&store);
+        let payload = payload.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..750 {
+                let stream = format!("wal-{w}x{}", i % 50);
+                store
+                    .append("wal", one(&stream, msg("Padded", &payload), None))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let db = data.join(db_path_of(&data, "wal"));
+    let wal = std::fs::metadata(format!("{}-wal", db.display()))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let db_size = std::fs::metadata(&db).unwrap().len();
+    assert!(
+        db_size > 12 << 20,
+        "the messages reached the database file: {db_size} bytes"
+    );
+    assert!(wal < 48 << 20, "WAL file of {wal} bytes");
+    store.close().await;
+}

@@ -1,0 +1,139 @@
+//! The checkpointer of one namespace database (file mode): copies the WAL back into the
+//! database file on its own thread and connection, so no write waits for it.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses the WAL size threshold:
+//! that writer (and, with group commit, every writer of its group) waits for pages to be copied
+//! and the database file to be synced, which is most of the write path's tail latency. The
+//! writer connection therefore turns automatic checkpoints off and, after each commit, nudges
+//! this thread, which runs a `PASSIVE` checkpoint (it never blocks the writer or readers) at
+//! most once per [`INTERVAL`]. Durability does not depend on it: a committed transaction is in
+//! the WAL, which SQLite replays on open.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use eventodb_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+use crate::config::Synchronous;
+
+/// Least time between two checkpoints; the WAL holds at most about this much writing.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// WAL size (in pages) above which the checkpointer also restarts the log.
+///
+/// A `PASSIVE` checkpoint copies the log but does not rewind it: SQLite rewinds when a writer
+/// starts while every frame is copied, which never happens while writes arrive back to back.
+/// Past this size a `RESTART` checkpoint waits for the current transaction, copies the few
+/// remaining frames and lets the next writer start the log from the beginning; the writer
+/// waits for that (its busy timeout), a few milliseconds every many megabytes of writing.
+const RESTART_PAGES: i64 = 4096;
+
+/// What the checkpointer thread is asked.
+enum Request {
+    /// There are new commits in the WAL.
+    Checkpoint,
+    /// Finish.
+    Stop,
+}
+
+/// The handle of a running checkpointer thread.
+pub(crate) struct Checkpointer {
+    requests: SyncSender<Request>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the writer holds to tell the checkpointer there is something to copy.
+#[derive(Clone)]
+pub(crate) struct Nudge(SyncSender<Request>);
+
+impl Nudge {
+    /// Asks for a checkpoint soon; never blocks (one pending request is enough, and a
+    /// stopped checkpointer needs none: closing the database checkpoints it).
+    pub(crate) fn nudge(&self) {
+        match self.0.try_send(Request::Checkpoint) {
+            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+impl Checkpointer {
+    /// Opens a connection to the database at `path` and starts the thread.
+    pub(crate) fn spawn(path: &Path, synchronous: Synchronous) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(StoreError::backend)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(StoreError::backend)?;
+        conn.execute_batch(&format!("PRAGMA synchronous = {}", synchronous.pragma()))
+            .map_err(StoreError::backend)?;
+        let (requests, receiver) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run(conn, receiver))
+            .map_err(StoreError::backend)?;
+        Ok(Self {
+            requests,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The writer's side.
+    pub(crate) fn nudge(&self) -> Nudge {
+        Nudge(self.requests.clone())
+    }
+
+    /// Stops the thread and waits for it. Blocking; a second call does nothing.
+    pub(crate) fn stop(&self) {
+        let thread = match self.thread.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(_) => None,
+        };
+        if let Some(thread) = thread {
+            // Blocks only until the thread has taken a pending nudge.
+            let _ = self.requests.send(Request::Stop);
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(conn: Connection, requests: Receiver<Request>) {
+    let mut last: Option<Instant> = None;
+    while let Ok(Request::Checkpoint) = requests.recv() {
+        // At most one checkpoint per INTERVAL: commits that arrive meanwhile are copied by
+        // the next one.
+        if let Some(deadline) = last.map(|l| l + INTERVAL) {
+            loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match requests.recv_timeout(deadline - now) {
+                    Ok(Request::Checkpoint) => {}
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        }
+        checkpoint(&conn);
+        last = Some(Instant::now());
+    }
+}
+
+fn checkpoint(conn: &Connection) {
+    let pages = |mode: &str| {
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            r.get::<_, i64>(1)
+        })
+    };
+    match pages("PASSIVE") {
+        Ok(log) if log > RESTART_PAGES => {
+            if let Err(e) = pages("RESTART") {
+                tracing::warn!(error = %e, "wal restart checkpoint failed");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "wal checkpoint failed"),
+    }
+}
