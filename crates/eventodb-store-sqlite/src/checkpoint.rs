@@ -10,8 +10,9 @@
 //! the WAL, which SQLite replays on open.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,14 +24,14 @@ use crate::config::Synchronous;
 /// Least time between two checkpoints; the WAL holds at most about this much writing.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-/// WAL size (in pages) above which the checkpointer also restarts the log.
+/// WAL size (in pages) above which the writer is asked to let the log rewind.
 ///
-/// A `PASSIVE` checkpoint copies the log but does not rewind it: SQLite rewinds when a writer
-/// starts while every frame is copied, which never happens while writes arrive back to back.
-/// Past this size a `RESTART` checkpoint waits for the current transaction, copies the few
-/// remaining frames and lets the next writer start the log from the beginning; the writer
-/// waits for that (its busy timeout), a few milliseconds every many megabytes of writing.
-const RESTART_PAGES: i64 = 4096;
+/// A checkpoint copies the log but does not rewind it: SQLite rewinds when a writer starts a
+/// transaction while every frame is copied, which never happens while writes arrive back to
+/// back and this thread copies concurrently. Past this size the writer itself runs one
+/// `PASSIVE` checkpoint between two transactions (cheap: this thread has copied all but the
+/// last frames), so its next transaction starts the log from the beginning.
+const REWIND_PAGES: i64 = 4096;
 
 /// What the checkpointer thread is asked.
 enum Request {
@@ -43,18 +44,28 @@ enum Request {
 /// The handle of a running checkpointer thread.
 pub(crate) struct Checkpointer {
     requests: SyncSender<Request>,
+    rewind: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// What the writer holds to tell the checkpointer there is something to copy.
+/// The writer's side: it tells the checkpointer there is something to copy, and learns when
+/// the log should rewind.
 #[derive(Clone)]
-pub(crate) struct Nudge(SyncSender<Request>);
+pub(crate) struct Nudge {
+    requests: SyncSender<Request>,
+    rewind: Arc<AtomicBool>,
+}
 
 impl Nudge {
-    /// Asks for a checkpoint soon; never blocks (one pending request is enough, and a
-    /// stopped checkpointer needs none: closing the database checkpoints it).
-    pub(crate) fn nudge(&self) {
-        match self.0.try_send(Request::Checkpoint) {
+    /// Called after each commit, on the writer's connection with no transaction open: asks
+    /// for a checkpoint soon (never blocks; one pending request is enough, and a stopped
+    /// checkpointer needs none: closing the database checkpoints it), and lets the log
+    /// rewind when the checkpointer found it long.
+    pub(crate) fn committed(&self, conn: &Connection) {
+        if self.rewind.swap(false, Ordering::Relaxed) {
+            checkpoint_passive(conn);
+        }
+        match self.requests.try_send(Request::Checkpoint) {
             Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
         }
     }
@@ -69,19 +80,25 @@ impl Checkpointer {
         conn.execute_batch(&format!("PRAGMA synchronous = {}", synchronous.pragma()))
             .map_err(StoreError::backend)?;
         let (requests, receiver) = mpsc::sync_channel(1);
+        let rewind = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&rewind);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(conn, receiver))
+            .spawn(move || run(conn, receiver, &flag))
             .map_err(StoreError::backend)?;
         Ok(Self {
             requests,
+            rewind,
             thread: Mutex::new(Some(thread)),
         })
     }
 
     /// The writer's side.
     pub(crate) fn nudge(&self) -> Nudge {
-        Nudge(self.requests.clone())
+        Nudge {
+            requests: self.requests.clone(),
+            rewind: Arc::clone(&self.rewind),
+        }
     }
 
     /// Stops the thread and waits for it. Blocking; a second call does nothing.
@@ -98,7 +115,7 @@ impl Checkpointer {
     }
 }
 
-fn run(conn: Connection, requests: Receiver<Request>) {
+fn run(conn: Connection, requests: Receiver<Request>, rewind: &AtomicBool) {
     let mut last: Option<Instant> = None;
     while let Ok(Request::Checkpoint) = requests.recv() {
         // At most one checkpoint per INTERVAL: commits that arrive meanwhile are copied by
@@ -116,24 +133,20 @@ fn run(conn: Connection, requests: Receiver<Request>) {
                 }
             }
         }
-        checkpoint(&conn);
+        if checkpoint_passive(&conn) > REWIND_PAGES {
+            rewind.store(true, Ordering::Relaxed);
+        }
         last = Some(Instant::now());
     }
 }
 
-fn checkpoint(conn: &Connection) {
-    let pages = |mode: &str| {
-        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-            r.get::<_, i64>(1)
-        })
-    };
-    match pages("PASSIVE") {
-        Ok(log) if log > RESTART_PAGES => {
-            if let Err(e) = pages("RESTART") {
-                tracing::warn!(error = %e, "wal restart checkpoint failed");
-            }
+/// Runs a `PASSIVE` checkpoint; returns the log's length in pages (0 when it failed).
+fn checkpoint_passive(conn: &Connection) -> i64 {
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+        Ok(pages) => pages,
+        Err(e) => {
+            tracing::warn!(error = %e, "wal checkpoint failed");
+            0
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "wal checkpoint failed"),
     }
 }

@@ -9,7 +9,7 @@ use eventodb_store::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Rows};
 
-use crate::rows::{message, message_ref, sql_limit, MESSAGE_COLUMNS};
+use crate::rows::{message, message_ref, MESSAGE_COLUMNS};
 
 /// `read_stream`: by position or global position, ordered by position.
 pub(crate) fn read_stream(conn: &Connection, read: &StreamRead) -> StoreResult<Vec<Message>> {
@@ -65,23 +65,23 @@ fn each_stream_row(
         StreamStart::Position(p) => (
             format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE stream_name = ?1 \
-                 AND position >= ?2 ORDER BY position LIMIT ?3"
+                 AND position >= ?2 ORDER BY position"
             ),
             p.max(0),
         ),
         StreamStart::GlobalPosition(g) => (
             format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE stream_name = ?1 \
-                 AND global_position >= ?2 ORDER BY position LIMIT ?3"
+                 AND global_position >= ?2 ORDER BY position"
             ),
             g,
         ),
     };
     let mut stmt = conn.prepare_cached(&sql).map_err(StoreError::backend)?;
     let rows = stmt
-        .query(params![read.stream_name, start, sql_limit(read.limit)])
+        .query(params![read.stream_name, start])
         .map_err(StoreError::backend)?;
-    each_row(rows, f)
+    each_row(rows, read.limit, f)
 }
 
 /// Calls `f` with each row of a category read, in order.
@@ -103,7 +103,7 @@ fn each_category_row(
     if read.consumer_group.is_some() {
         sql.push_str(" AND group_hash IS NOT NULL AND group_hash % ?4 = ?5");
     }
-    sql.push_str(" ORDER BY global_position LIMIT ?6");
+    sql.push_str(" ORDER BY global_position");
     let (size, member) = match read.consumer_group {
         Some(g) => (
             i64::try_from(g.size()).map_err(StoreError::backend)?,
@@ -111,28 +111,43 @@ fn each_category_row(
         ),
         None => (1, 0),
     };
-    // Every statement variant mentions ?6, so all six parameters are bound; the ones a
-    // variant does not reference are ignored.
     let mut stmt = conn.prepare_cached(&sql).map_err(StoreError::backend)?;
-    let rows = stmt
-        .query(params![
-            read.start,
-            read.category,
-            read.correlation,
-            size,
-            member,
-            sql_limit(read.limit)
-        ])
-        .map_err(StoreError::backend)?;
-    each_row(rows, f)
+    // Bind only the parameters this variant mentions (numbered ones may be skipped).
+    let mut bind = |index: usize, value: &dyn rusqlite::ToSql| -> StoreResult<()> {
+        stmt.raw_bind_parameter(index, value)
+            .map_err(StoreError::backend)
+    };
+    bind(1, &read.start)?;
+    if !read.category.is_empty() {
+        bind(2, &read.category)?;
+    }
+    if let Some(correlation) = &read.correlation {
+        bind(3, correlation)?;
+    }
+    if read.consumer_group.is_some() {
+        bind(4, &size)?;
+        bind(5, &member)?;
+    }
+    each_row(stmt.raw_query(), read.limit, f)
 }
 
+/// Calls `f` with at most `limit` rows.
+///
+/// The limit is applied here rather than as a bound `LIMIT ?`: SQLite re-plans a statement
+/// whose `LIMIT` is a parameter every time it runs (a full re-parse per read), while these
+/// statements walk an index in the requested order anyway, so stopping early costs nothing.
 fn each_row(
     mut rows: Rows<'_>,
+    limit: Option<u64>,
     mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
 ) -> StoreResult<()> {
-    while let Some(row) = rows.next().map_err(StoreError::backend)? {
+    let mut left = limit.unwrap_or(u64::MAX);
+    while left > 0 {
+        let Some(row) = rows.next().map_err(StoreError::backend)? else {
+            break;
+        };
         f(row).map_err(StoreError::backend)?;
+        left -= 1;
     }
     Ok(())
 }

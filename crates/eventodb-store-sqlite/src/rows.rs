@@ -52,11 +52,3 @@ fn row_type(row: &Row<'_>, i: usize) -> rusqlite::types::Type {
         .map(|v| v.data_type())
         .unwrap_or(rusqlite::types::Type::Null)
 }
-
-/// A `LIMIT` value: SQLite reads a negative limit as "no limit".
-pub(crate) fn sql_limit(limit: Option<u64>) -> i64 {
-    match limit {
-        None => -1,
-        Some(n) => i64::try_from(n).unwrap_or(i64::MAX),
-    }
-}

@@ -112,9 +112,10 @@ struct Publisher {
 }
 
 impl Publisher {
-    fn committed(&self) {
+    /// After a commit, with no transaction open on `conn`.
+    fn committed(&self, conn: &Connection) {
         if let Some(nudge) = &self.checkpoints {
-            nudge.nudge();
+            nudge.committed(conn);
         }
     }
 }
@@ -138,7 +139,7 @@ fn run(
             Command::Read(job) => job(&conn),
             Command::Write(job) => {
                 job(&conn);
-                publisher.committed();
+                publisher.committed(&conn);
             }
             Command::Stop => break,
             Command::Append { append, reply } => {
@@ -215,7 +216,7 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
             return;
         }
     };
-    publisher.committed();
+    publisher.committed(conn);
     let changes: Vec<Change> = group
         .iter()
         .zip(&results)
