@@ -24,6 +24,9 @@ BIN=${CARGO_TARGET_DIR:-target}/release/eventodb
 
 cargo build --release -p eventodb
 mkdir -p "$OUT"
+# The bare database doing the same work first, in the same sitting (benches/bare_sqlite.rs).
+echo "== bare SQLite (rusqlite, no server), ${DURATION} s per measurement"
+cargo bench -q --bench bare_sqlite -- --seconds "$DURATION" --json "$OUT/bare.json"
 # 1,000 subscribers need 1,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CPUS=$(nproc)
@@ -127,4 +130,29 @@ for mode in $MODES; do
     bench "$mode" open-loop-2000 write --rate 2000 --clients 16
     stop_server
 done
+python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    path = os.path.join(out, name + ".json")
+    return json.load(open(path)) if os.path.exists(path) else None
+bare = load("bare")["results"]
+print("\n== ratios against the bare database (same sitting)")
+rows = [
+    ("durable write, 1 client / bare 1 per tx", "durable-write-1", "write-1-per-tx-full"),
+    ("durable write, 64 clients / bare 1 per tx", "durable-write-64", "write-1-per-tx-full"),
+    ("durable read-stream 100 / bare", "durable-read-stream", "read-stream-100"),
+    ("durable read-category 100 / bare", "durable-read-category", "read-category-100"),
+    ("test-mode read-stream 100 / bare in memory", "test-read-stream", "read-stream-100-memory"),
+    ("test-mode read-category 100 / bare in memory", "test-read-category", "read-category-100-memory"),
+]
+for label, ours, base in rows:
+    r = load(ours)
+    if r is None or base not in bare:
+        continue
+    s = r["steps"][0]
+    b = bare[base]["ops_per_sec"]
+    print(f'   {label:<48} {s["ops_per_sec"]:>9.0f} / {b:>7.0f} = {s["ops_per_sec"] / b:5.2f}x'
+          f'  (p99 {s["latency_ms"]["p99"]:.3f} ms)')
+PY
 echo "JSON reports in $OUT"

@@ -4,9 +4,9 @@
 //! SQLite's automatic checkpoint runs inside the commit that crosses the WAL size threshold:
 //! that writer (and, with group commit, every writer of its group) waits for pages to be copied
 //! and the database file to be synced, which is most of the write path's tail latency. The
-//! writer connection therefore turns automatic checkpoints off and, after each commit, nudges
-//! this thread, which runs a `PASSIVE` checkpoint (it never blocks the writer or readers) at
-//! most once per [`INTERVAL`]. Durability does not depend on it: a committed transaction is in
+//! writer connection therefore turns automatic checkpoints off and marks the log dirty after
+//! each commit; this thread runs a `PASSIVE` checkpoint (it never blocks the writer or
+//! readers) at most once per [`INTERVAL`] while there is something new, and sleeps otherwise. Durability does not depend on it: a committed transaction is in
 //! the WAL, which SQLite replays on open.
 
 use std::path::Path;
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eventodb_store::{StoreError, StoreResult};
 use rusqlite::Connection;
@@ -41,10 +41,21 @@ enum Request {
     Stop,
 }
 
+/// What the writer and the checkpointer thread share.
+#[derive(Default)]
+struct Shared {
+    /// Commits since the last checkpoint began.
+    dirty: AtomicBool,
+    /// The thread waits for a nudge (rather than between two checkpoints).
+    idle: AtomicBool,
+    /// The log is long: the writer should let it rewind.
+    rewind: AtomicBool,
+}
+
 /// The handle of a running checkpointer thread.
 pub(crate) struct Checkpointer {
     requests: SyncSender<Request>,
-    rewind: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -53,20 +64,23 @@ pub(crate) struct Checkpointer {
 #[derive(Clone)]
 pub(crate) struct Nudge {
     requests: SyncSender<Request>,
-    rewind: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 }
 
 impl Nudge {
-    /// Called after each commit, on the writer's connection with no transaction open: asks
-    /// for a checkpoint soon (never blocks; one pending request is enough, and a stopped
-    /// checkpointer needs none: closing the database checkpoints it), and lets the log
-    /// rewind when the checkpointer found it long.
+    /// Called after each commit, on the writer's connection with no transaction open. Marks
+    /// the log as having something to copy; wakes the thread only when it is idle, so a busy
+    /// writer makes no system call here (a stopped checkpointer needs no nudge: closing the
+    /// database checkpoints it). Lets the log rewind when the checkpointer found it long.
     pub(crate) fn committed(&self, conn: &Connection) {
-        if self.rewind.swap(false, Ordering::Relaxed) {
+        if self.shared.rewind.swap(false, Ordering::Relaxed) {
             checkpoint_passive(conn);
         }
-        match self.requests.try_send(Request::Checkpoint) {
-            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        self.shared.dirty.store(true, Ordering::SeqCst);
+        if self.shared.idle.swap(false, Ordering::SeqCst) {
+            match self.requests.try_send(Request::Checkpoint) {
+                Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+            }
         }
     }
 }
@@ -80,15 +94,18 @@ impl Checkpointer {
         conn.execute_batch(&format!("PRAGMA synchronous = {}", synchronous.pragma()))
             .map_err(StoreError::backend)?;
         let (requests, receiver) = mpsc::sync_channel(1);
-        let rewind = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&rewind);
+        let shared = Arc::new(Shared {
+            idle: AtomicBool::new(true),
+            ..Shared::default()
+        });
+        let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(conn, receiver, &flag))
+            .spawn(move || run(conn, receiver, &theirs))
             .map_err(StoreError::backend)?;
         Ok(Self {
             requests,
-            rewind,
+            shared,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -97,7 +114,7 @@ impl Checkpointer {
     pub(crate) fn nudge(&self) -> Nudge {
         Nudge {
             requests: self.requests.clone(),
-            rewind: Arc::clone(&self.rewind),
+            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -115,28 +132,30 @@ impl Checkpointer {
     }
 }
 
-fn run(conn: Connection, requests: Receiver<Request>, rewind: &AtomicBool) {
-    let mut last: Option<Instant> = None;
+fn run(conn: Connection, requests: Receiver<Request>, shared: &Shared) {
     while let Ok(Request::Checkpoint) = requests.recv() {
-        // At most one checkpoint per INTERVAL: commits that arrive meanwhile are copied by
-        // the next one.
-        if let Some(deadline) = last.map(|l| l + INTERVAL) {
-            loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                match requests.recv_timeout(deadline - now) {
-                    Ok(Request::Checkpoint) => {}
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                }
+        // Busy: checkpoint, rest INTERVAL (commits meanwhile only mark the log dirty), and
+        // go again while there is something new.
+        loop {
+            shared.dirty.store(false, Ordering::SeqCst);
+            if checkpoint_passive(&conn) > REWIND_PAGES {
+                shared.rewind.store(true, Ordering::Relaxed);
             }
+            match requests.recv_timeout(INTERVAL) {
+                Ok(Request::Checkpoint) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if shared.dirty.load(Ordering::SeqCst) {
+                continue;
+            }
+            shared.idle.store(true, Ordering::SeqCst);
+            // A commit between the load and the store saw the thread busy and sent nothing:
+            // take the work back unless that commit's nudge is already on its way.
+            if shared.dirty.load(Ordering::SeqCst) && shared.idle.swap(false, Ordering::SeqCst) {
+                continue;
+            }
+            break;
         }
-        if checkpoint_passive(&conn) > REWIND_PAGES {
-            rewind.store(true, Ordering::Relaxed);
-        }
-        last = Some(Instant::now());
     }
 }
 
