@@ -3,10 +3,10 @@
 //! per second, latency measured from the scheduled start), for a warm-up and then a measured
 //! window, and stops by itself.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::{Client, Reply};
@@ -68,20 +68,16 @@ pub async fn run(
     };
     let live = Arc::new(Live::default());
     let progress = Progress::start(label.to_owned(), live.clone(), clock.measure_from, quiet);
-    let slots = Arc::new(AtomicU64::new(0));
+    let slots = match spec.rate {
+        Some(rate) => Some(timetable(clock, rate)?),
+        None => None,
+    };
     let mut tasks = Vec::with_capacity(connected.len());
     for (n, client) in connected.into_iter().enumerate() {
         let generator = workload(n as u32);
         let live = live.clone();
-        let task = match spec.rate {
-            Some(rate) => tokio::spawn(open_loop(
-                client,
-                generator,
-                clock,
-                rate,
-                slots.clone(),
-                live,
-            )),
+        let task = match &slots {
+            Some(slots) => tokio::spawn(open_loop(client, generator, clock, slots.clone(), live)),
             None => tokio::spawn(closed_loop(client, generator, clock, live)),
         };
         tasks.push(task);
@@ -126,26 +122,53 @@ async fn closed_loop(
     recorder
 }
 
-/// Takes the next slot of the shared timetable, waits for its time, sends; latency counts
-/// from the slot's time, so waiting for a busy connection is latency too.
+/// The open loop's timetable: slot times released on time by an OS thread, taken by
+/// whichever connection is free. Tokio's timer ticks in whole milliseconds, which would add up
+/// to 1 ms of lateness to every latency counted from a slot; a thread in `std::thread::sleep`
+/// wakes within tens of microseconds.
+type Slots = Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Instant>>>;
+
+/// Starts the timetable thread; it stops at the end of the run.
+fn timetable(clock: Clock, rate: f64) -> Result<Slots> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("timetable".into())
+        .spawn(move || {
+            for n in 0.. {
+                let Some(due) = slot_time(clock.t0, n, rate) else {
+                    break;
+                };
+                if due >= clock.end {
+                    break;
+                }
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                if sender.send(due).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::new(format!("cannot start the timetable thread: {e}")))?;
+    Ok(Arc::new(tokio::sync::Mutex::new(receiver)))
+}
+
+/// Takes the next due slot of the shared timetable and sends; latency counts from the slot's
+/// time, so waiting for a busy connection is latency too.
 async fn open_loop(
     mut client: Client,
     mut generator: Box<dyn Generator>,
     clock: Clock,
-    rate: f64,
-    slots: Arc<AtomicU64>,
+    slots: Slots,
     live: Arc<Live>,
 ) -> Recorder {
     let mut recorder = Recorder::new();
     loop {
-        let slot = slots.fetch_add(1, Ordering::Relaxed);
-        let Some(scheduled) = slot_time(clock.t0, slot, rate) else {
+        let next = slots.lock().await.recv().await;
+        let Some(scheduled) = next else {
             break;
         };
-        if scheduled >= clock.end {
-            break;
-        }
-        tokio::time::sleep_until(scheduled).await;
         if !call(
             &mut client,
             &mut *generator,
