@@ -57,6 +57,70 @@ fn pokes_cross_processes_through_polling() {
     pokes_cross_processes(&["--pg-notify", "poll", "--pg-poll-interval", "20"]);
 }
 
+/// Each process caches namespace records for authentication; a registry change notifies the
+/// others. A token rotated through A stops working on B, which had just used (and cached)
+/// it, as soon as the notification arrives (asynchronous, so the test waits for the refusal
+/// with a deadline); on A it stops at once; in poll mode B does not cache and refuses at
+/// once. A namespace deleted through A is gone for B's token as well.
+#[test]
+fn a_token_rotated_through_one_process_stops_working_on_the_others() {
+    let database = eventodb_pg_cluster::PgCluster::shared().fresh_database();
+    let a = server_on(&database, &[]);
+    let b = server_on(&database, &[]);
+    let c = server_on(
+        &database,
+        &["--pg-notify", "poll", "--pg-poll-interval", "20"],
+    );
+    let created = a.call(ADMIN, json!(["ns.create", "rot-x"]));
+    let old = created["token"].as_str().expect("token").to_owned();
+    let version = json!(["stream.version", "r-1"]);
+    for server in [&a, &b, &c] {
+        assert_eq!(server.rpc(&old, &version).status, 200, "the token works");
+    }
+    let rotated = a.call(&old, json!(["ns.rotateToken"]));
+    let new = rotated["token"].as_str().expect("new token").to_owned();
+    assert_eq!(a.rpc(&old, &version).status, 403, "refused at once on A");
+    assert_eq!(
+        c.rpc(&old, &version).status,
+        403,
+        "refused at once without a cache"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let status = b.rpc(&old, &version).status;
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still accepts the rotated token after 2 s"
+        );
+        std::thread::yield_now();
+    }
+    for server in [&a, &b, &c] {
+        assert_eq!(
+            server.rpc(&new, &version).status,
+            200,
+            "the new token works"
+        );
+        assert_eq!(
+            server.rpc(&old, &version).status,
+            403,
+            "and the old one stays dead"
+        );
+    }
+    a.call(ADMIN, json!(["ns.delete", "rot-x"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while b.rpc(&new, &version).status == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still accepts a deleted namespace's token after 2 s"
+        );
+    }
+    assert_eq!(b.rpc(&new, &version).status, 403);
+}
+
 #[test]
 fn an_unreachable_database_is_a_clear_start_up_error() {
     let failure = TestServer::builder()

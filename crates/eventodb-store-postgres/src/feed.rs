@@ -28,6 +28,7 @@ use crate::conn::Conn;
 use crate::error::{classify, failure, Kind};
 use crate::fence::split;
 use crate::queries::Queries;
+use crate::records::{self, Records};
 use crate::registry;
 use crate::NotifyMode;
 
@@ -56,15 +57,19 @@ impl Feed {
         sink: Arc<dyn ChangeSink>,
         mode: NotifyMode,
         cache: bool,
+        records: Arc<Records>,
     ) -> Result<Feed, StoreError> {
         let listener = match mode {
             NotifyMode::Listen => Some(
-                Listener::connect(&pg)
+                Listener::connect(&pg, &records)
                     .await
                     .map_err(|e| failure(format!("cannot LISTEN for changes: {e}")))?,
             ),
             NotifyMode::Poll(_) => None,
         };
+        if listener.is_some() {
+            records.set_live(true);
+        }
         let mut state = State {
             pool,
             sink,
@@ -76,7 +81,7 @@ impl Feed {
             .await
             .map_err(|e| failure(format!("cannot read the change-feed positions: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(run(state, listener, pg, mode, stop_rx));
+        let task = tokio::spawn(run(state, listener, pg, mode, stop_rx, records));
         Ok(Feed { stop, task })
     }
 
@@ -87,20 +92,28 @@ impl Feed {
     }
 }
 
-/// The listening connection: notifications arrive on `rx` (schema names); `rx` ends when
-/// the connection is lost.
+/// The listening connection: change notifications arrive on `rx` (schema names), registry
+/// notifications are applied to `records` as they arrive; `rx` ends when the connection is
+/// lost.
 struct Listener {
     _client: tokio_postgres::Client,
     rx: mpsc::UnboundedReceiver<String>,
 }
 
 impl Listener {
-    async fn connect(pg: &tokio_postgres::Config) -> Result<Listener, tokio_postgres::Error> {
+    async fn connect(
+        pg: &tokio_postgres::Config,
+        records: &Arc<Records>,
+    ) -> Result<Listener, tokio_postgres::Error> {
         let (client, mut connection) = pg.connect(NoTls).await?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let records = Arc::clone(records);
         tokio::spawn(async move {
             while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 match message {
+                    Ok(AsyncMessage::Notification(n)) if n.channel() == records::CHANNEL => {
+                        records.forget(n.payload());
+                    }
                     Ok(AsyncMessage::Notification(n)) => {
                         if tx.send(n.payload().to_owned()).is_err() {
                             break;
@@ -113,8 +126,13 @@ impl Listener {
                     }
                 }
             }
+            // From here on registry changes go unheard (the run loop re-enables the cache
+            // once a new listener is up).
+            records.set_live(false);
         });
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", records::CHANNEL))
+            .await?;
         Ok(Listener {
             _client: client,
             rx,
@@ -299,6 +317,7 @@ async fn run(
     pg: tokio_postgres::Config,
     mode: NotifyMode,
     mut stop: watch::Receiver<bool>,
+    records: Arc<Records>,
 ) {
     let listen = matches!(mode, NotifyMode::Listen);
     let mut poll = match mode {
@@ -315,6 +334,7 @@ async fn run(
     let mut reconnect = MIN_RECONNECT;
     loop {
         if *stop.borrow() {
+            records.set_live(false);
             return;
         }
         let mut work: Vec<String> = dirty.drain().collect();
@@ -330,7 +350,10 @@ async fn run(
         let has_pending = !pending.is_empty();
         let disconnected = listen && listener.is_none();
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                records.set_live(false);
+                return;
+            }
             note = next_notification(&mut listener), if listener.is_some() => match note {
                 Some(schema) => {
                     dirty.insert(schema);
@@ -341,13 +364,16 @@ async fn run(
                     }
                 }
                 None => {
+                    // Registry changes are no longer heard: stop trusting cached records.
+                    records.set_live(false);
                     listener = None;
                     reconnect = MIN_RECONNECT;
                 }
             },
             _ = tokio::time::sleep(reconnect), if disconnected => {
-                match Listener::connect(&pg).await {
+                match Listener::connect(&pg, &records).await {
                     Ok(l) => {
+                        records.set_live(true);
                         listener = Some(l);
                         reconnect = MIN_RECONNECT;
                         // Catch up what was written while nobody listened.

@@ -24,6 +24,7 @@ mod import;
 mod names;
 mod queries;
 mod read;
+mod records;
 mod registry;
 mod rows;
 mod schema;

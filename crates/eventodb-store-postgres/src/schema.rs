@@ -10,6 +10,7 @@ use crate::names::{quote_ident, quote_literal};
 const REGISTRY: &[&str] = &[
     include_str!("../../../sql/postgres/registry/001_init.sql"),
     include_str!("../../../sql/postgres/registry/002_await_xmin.sql"),
+    include_str!("../../../sql/postgres/registry/003_notify.sql"),
 ];
 
 /// Namespace migrations; entry `i` is version `i + 1`. Versions 1–2 are EventoDB Go's layout.

@@ -21,6 +21,7 @@ use crate::conn::Conn;
 use crate::error::{classify, failure, pool_error, DbError, Kind};
 use crate::feed::Feed;
 use crate::queries::Queries;
+use crate::records::Records;
 use crate::schema::{latest_version, migrate_namespace, migrate_registry, version};
 use crate::{fence, read, registry};
 
@@ -38,6 +39,8 @@ struct Inner {
     closed: AtomicBool,
     /// Namespace id → handle; filled on first use, dropped when the schema turns out gone.
     handles: RwLock<HashMap<String, Arc<Handle>>>,
+    /// Namespace records for authentication (see [`crate::records`]).
+    records: Arc<Records>,
     feed: tokio::sync::Mutex<Option<Feed>>,
     /// Group commit of appends (see [`crate::batch`]).
     batcher: Batcher,
@@ -129,12 +132,14 @@ impl PostgresStore {
             tx.commit().await.map_err(setup)?;
         }
         drop(client);
+        let records = Arc::new(Records::default());
         let feed = Feed::start(
             pool.clone(),
             pg,
             config.changes.clone(),
             config.notify,
             config.statement_cache,
+            Arc::clone(&records),
         )
         .await?;
         let batcher = Batcher::start(pool.clone(), config.statement_cache, config.pool_size / 2);
@@ -144,6 +149,7 @@ impl PostgresStore {
                 statement_cache: config.statement_cache,
                 closed: AtomicBool::new(false),
                 handles: RwLock::new(HashMap::new()),
+                records,
                 batcher,
                 feed: tokio::sync::Mutex::new(Some(feed)),
             }),
@@ -189,6 +195,7 @@ impl PostgresStore {
     }
 
     fn forget(&self, id: &str) {
+        self.inner.records.forget(id);
         self.inner
             .handles
             .write()
@@ -264,10 +271,17 @@ impl Store for PostgresStore {
     }
 
     async fn namespace(&self, id: &str) -> StoreResult<Option<NamespaceRecord>> {
+        if let Some(record) = self.inner.records.get(id) {
+            return Ok(Some(record));
+        }
+        let generation = self.inner.records.generation();
         let client = self.client().await?;
         let entry = registry::get(&**client, id)
             .await
             .map_err(StoreError::backend)?;
+        if let Some(entry) = &entry {
+            self.inner.records.put(&entry.record, generation);
+        }
         Ok(entry.map(|e| e.record))
     }
 
@@ -281,7 +295,11 @@ impl Store for PostgresStore {
 
     async fn set_token_hash(&self, id: &str, token_hash: &str) -> StoreResult<()> {
         let client = self.client().await?;
-        match registry::set_token_hash(&**client, id, token_hash).await {
+        let result = registry::set_token_hash(&**client, id, token_hash).await;
+        // The old record must not authenticate here once this returns (other processes drop
+        // it when the registry trigger's notification arrives).
+        self.inner.records.forget(id);
+        match result {
             Ok(true) => Ok(()),
             Ok(false) => Err(StoreError::NamespaceNotFound(id.to_owned())),
             Err(e) => Err(match classify(&e) {
