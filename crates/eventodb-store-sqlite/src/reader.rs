@@ -17,9 +17,6 @@ use crate::writer::backend_error;
 /// Most connections (and concurrent reads) per namespace.
 const POOL_SIZE: usize = 4;
 
-/// How much of a database file a reader maps into memory.
-const READ_MMAP_BYTES: u64 = 1 << 30;
-
 /// The pool was closed (its namespace was deleted or the store closed).
 #[derive(Debug)]
 pub(crate) struct PoolClosed;
@@ -101,12 +98,6 @@ impl ReaderPool {
         conn.set_prepared_statement_cache_capacity(crate::namespace::STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(StoreError::backend)?;
-        // Readers share the operating system's page cache through a memory map instead of
-        // each copying pages into a private 2 MB cache (pages from the WAL are still read).
-        conn.query_row(&format!("PRAGMA mmap_size = {READ_MMAP_BYTES}"), [], |_| {
-            Ok(())
-        })
-        .map_err(StoreError::backend)?;
         self.open.fetch_add(1, Ordering::Relaxed);
         Ok(conn)
     }
