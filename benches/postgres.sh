@@ -22,7 +22,8 @@
 #      statements run directly (pgbench) are a second baseline.
 #
 # Environment: DURATION, WARMUP (seconds), MESSAGES, STREAMS, READ_CLIENTS (default 16),
-# WRITE_CLIENTS (default 64), OUT (JSON/text results), PG_BIN, COMMIT (label).
+# WRITE_CLIENTS (default 64), OUT (JSON/text results), PG_BIN, COMMIT (label), SERVER_ARGS
+# (extra `eventodb serve` flags, e.g. "--pg-pool-size 4").
 # Generator, server and database share the machine's cores; nothing is pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,7 +99,7 @@ URL="postgres:///bench?host=$SOCK&user=postgres"
 
 # -- 2. the server and the baseline ---------------------------------------------------------
 LOG=$SCRATCH/server.log
-"$BIN" serve --host 127.0.0.1 --port 0 --token "$TOKEN" --log-level info --db-url "$URL" >"$LOG" 2>&1 &
+"$BIN" serve --host 127.0.0.1 --port 0 --token "$TOKEN" --log-level info --db-url "$URL" ${SERVER_ARGS:-} >"$LOG" 2>&1 &
 SERVER_PID=$!
 tries=0
 until grep -q "listening on" "$LOG"; do
