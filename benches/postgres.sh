@@ -21,7 +21,8 @@
 #      of 100 and category read of 100 from a random position. For (c) the server's own SQL
 #      statements run directly (pgbench) are a second baseline.
 #
-# Environment: DURATION, WARMUP (seconds), MESSAGES, STREAMS, READ_CLIENTS (default 16),
+# Environment: DURATION, WARMUP (seconds), MESSAGES, STREAMS, SPARSE_STREAMS and SPARSE_PER
+# (category blocks: 20 streams of 10,000, member 0 last), READ_CLIENTS (default 16),
 # WRITE_CLIENTS (default 64), OUT (JSON/text results), PG_BIN, COMMIT (label), SERVER_ARGS
 # (extra `eventodb serve` flags, e.g. "--pg-pool-size 4").
 # Generator, server and database share the machine's cores; nothing is pinned.
@@ -32,6 +33,8 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-1}
 MESSAGES=${MESSAGES:-1000000}
 STREAMS=${STREAMS:-10000}
+SPARSE_STREAMS=${SPARSE_STREAMS:-20}
+SPARSE_PER=${SPARSE_PER:-10000}
 READ_CLIENTS=${READ_CLIENTS:-16}
 WRITE_CLIENTS=${WRITE_CLIENTS:-64}
 PG_BIN=${PG_BIN:-${EVENTODB_PG_BIN:-/usr/lib/postgresql/15/bin}}
@@ -125,13 +128,28 @@ SELECT g + 1, g / $STREAMS, now() AT TIME ZONE 'utc', 'big-s' || (g % $STREAMS),
 FROM generate_series(0, $MESSAGES - 1) AS g;
 SELECT setval('message_db.messages_global_position_seq', $MESSAGES);
 
+-- Category blocks: SPARSE_STREAMS streams of SPARSE_PER messages each, written one stream after
+-- another, consumer-group member 0's streams last, so a member-0 read from the start must pass
+-- over every other member's messages first (the shape where hashing per row hurts).
+CREATE TEMP TABLE block_order AS
+SELECT s, row_number() OVER (ORDER BY ("$SCHEMA".group_hash('blocks-s' || s) % 4 = 0), s) - 1 AS slot
+FROM generate_series(0, $SPARSE_STREAMS - 1) AS s;
+INSERT INTO message_db.messages (global_position, position, time, stream_name, type, data, metadata, id)
+SELECT $MESSAGES + b.slot * $SPARSE_PER + i + 1, i, now() AT TIME ZONE 'utc', 'blocks-s' || b.s,
+       'Loaded', jsonb_build_object('n', i), NULL, gen_random_uuid()
+FROM block_order b, generate_series(0, $SPARSE_PER - 1) AS i;
+SELECT setval('message_db.messages_global_position_seq', $MESSAGES + $SPARSE_STREAMS * $SPARSE_PER);
+SELECT 'member 0 of 4 starts at row ' || min(global_position) - $MESSAGES AS blocks
+FROM message_db.messages
+WHERE stream_name LIKE 'blocks-%' AND "$SCHEMA".group_hash(stream_name) % 4 = 0;
+
 INSERT INTO "$SCHEMA".messages
     (id, stream_name, type, position, global_position, data, metadata, time,
      category, group_hash, correlation, xid)
 SELECT id, stream_name, type, position, global_position, data, metadata, time,
        "$SCHEMA".category(stream_name), "$SCHEMA".group_hash(stream_name), NULL, '0'
 FROM message_db.messages ORDER BY global_position;
-SELECT setval('"$SCHEMA".messages_global_position_seq', $MESSAGES);
+SELECT setval('"$SCHEMA".messages_global_position_seq', $MESSAGES + $SPARSE_STREAMS * $SPARSE_PER);
 INSERT INTO "$SCHEMA".streams (stream_name, category, version, message_count, last_time)
 SELECT stream_name, "$SCHEMA".category(stream_name), max(position), count(*), max(time)
 FROM "$SCHEMA".messages GROUP BY stream_name;
@@ -186,6 +204,11 @@ http our-write write --clients "$WRITE_CLIENTS" --streams own
 pgb mdb-group "$READ_CLIENTS" "SELECT * FROM message_db.get_category_messages('big', 1, 100, NULL, 0, 4);"
 http our-group read-category "${SET[@]}" --consumer-group 4 --from-start
 
+# (b') the same on category blocks, where member 0's first message lies deep in the category
+pgb mdb-group-sparse "$READ_CLIENTS" "SELECT * FROM message_db.get_category_messages('blocks', 1, 100, NULL, 0, 4);"
+http our-group-sparse read-category --dataset blocks --stream-count "$SPARSE_STREAMS" \
+    --messages "$((SPARSE_STREAMS * SPARSE_PER))" --clients "$READ_CLIENTS" --consumer-group 4 --from-start
+
 # (c) stream read of 100; category read of 100 from a random position
 pgb mdb-stream "$READ_CLIENTS" "\\set s random(0, $((STREAMS - 1)))
 SELECT * FROM message_db.get_stream_messages('big-s' || :s, 0, 100);"
@@ -207,6 +230,7 @@ def row(label, ours, base, target):
 print(f'{"":<44} {"ours/s":>10} {"base/s":>10} {"ratio":>9}')
 row("(a) write, own streams, one category", "our-write", "mdb-write", 3)
 row("(b) consumer group 0/4, 100 from start", "our-group", "mdb-group", 100)
+row("(b') same, member 0 deep in category blocks", "our-group-sparse", "mdb-group-sparse", 100)
 row("(c) stream.get 100 vs Message DB function", "our-stream", "mdb-stream", 0.7)
 row("(c) stream.get 100 vs our SQL direct", "our-stream", "sql-stream", 0.7)
 row("(c) category.get 100 vs Message DB function", "our-category", "mdb-category", 0.7)

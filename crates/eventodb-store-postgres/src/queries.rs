@@ -133,6 +133,20 @@ impl Queries {
 /// A category read: `$1` start, `$2` limit (NULL: none), then the category, correlation and
 /// group size/member parameters of the filters present, in that order.
 fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> String {
+    if by_category && group && !correlation {
+        // A member's read: its next positions come from an index-only scan of
+        // (category, global_position) INCLUDE (group_hash) (migration 005), which skips the
+        // other members' rows inside the index; only the rows returned are read from the table.
+        return format!(
+            "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
+             WHERE global_position = ANY (ARRAY(\
+               SELECT global_position FROM {s}.messages \
+               WHERE category = $3::text AND global_position >= $1::int8 \
+               AND group_hash % $4::int8 = $5::int8 \
+               ORDER BY global_position LIMIT $2::int8)) \
+             ORDER BY global_position"
+        );
+    }
     let mut sql = format!(
         "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages WHERE global_position >= $1::int8"
     );

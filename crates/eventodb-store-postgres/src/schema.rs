@@ -19,6 +19,7 @@ const NAMESPACE: &[&str] = &[
     include_str!("../../../sql/postgres/namespace/002_empty_category.sql"),
     include_str!("../../../sql/postgres/namespace/003_eventodb.sql"),
     include_str!("../../../sql/postgres/namespace/004_append_batch.sql"),
+    include_str!("../../../sql/postgres/namespace/005_group_index.sql"),
 ];
 
 /// Advisory lock key (two-int form) serialising schema changes across processes.
