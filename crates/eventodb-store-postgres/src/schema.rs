@@ -20,6 +20,7 @@ const NAMESPACE: &[&str] = &[
     include_str!("../../../sql/postgres/namespace/003_eventodb.sql"),
     include_str!("../../../sql/postgres/namespace/004_append_batch.sql"),
     include_str!("../../../sql/postgres/namespace/005_group_index.sql"),
+    include_str!("../../../sql/postgres/namespace/006_append_batch_fewer_queries.sql"),
 ];
 
 /// Advisory lock key (two-int form) serialising schema changes across processes.
