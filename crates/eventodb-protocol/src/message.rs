@@ -162,16 +162,6 @@ impl PageEncoder {
         self.count += 1;
     }
 
-    /// Messages pushed so far.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Whether no message was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// The finished JSON array.
     pub fn finish(mut self) -> String {
         self.out.push(']');

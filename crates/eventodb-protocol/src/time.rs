@@ -60,21 +60,19 @@ fn write_seconds(out: &mut String, secs: i64) {
     let dt = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let (year, month, day) = dt.to_calendar_date();
     let (h, m, s) = dt.to_hms();
-    let Ok(year4) = u32::try_from(year) else {
-        let _ = write!(out, "{year:04}");
-        return push_rest(out, u8::from(month), day, h, m, s);
-    };
-    if year4 > 9999 {
-        let _ = write!(out, "{year:04}");
-    } else {
-        push_padded(out, year4, 4);
+    match u32::try_from(year) {
+        Ok(y) if y <= 9999 => push_padded(out, y, 4),
+        _ => {
+            let _ = write!(out, "{year:04}");
+        }
     }
-    push_rest(out, u8::from(month), day, h, m, s);
-}
-
-/// `-MM-DDTHH:MM:SS`.
-fn push_rest(out: &mut String, month: u8, day: u8, h: u8, m: u8, s: u8) {
-    for (separator, value) in [('-', month), ('-', day), ('T', h), (':', m), (':', s)] {
+    for (separator, value) in [
+        ('-', u8::from(month)),
+        ('-', day),
+        ('T', h),
+        (':', m),
+        (':', s),
+    ] {
         out.push(separator);
         push_padded(out, u32::from(value), 2);
     }

@@ -6,8 +6,9 @@
 //! and the database file to be synced, which is most of the write path's tail latency. The
 //! writer connection therefore turns automatic checkpoints off and marks the log dirty after
 //! each commit; this thread runs a `PASSIVE` checkpoint (it never blocks the writer or
-//! readers) at most once per [`INTERVAL`] while there is something new, and sleeps otherwise. Durability does not depend on it: a committed transaction is in
-//! the WAL, which SQLite replays on open.
+//! readers) at most once per [`INTERVAL`] while there is something new, and sleeps otherwise.
+//! Durability does not depend on it: a committed transaction is in the WAL, which SQLite
+//! replays on open.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -27,9 +27,10 @@ pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
 /// encoded from these).
 pub(crate) fn message_ref<'r>(row: &'r Row<'_>) -> rusqlite::Result<MessageRef<'r>> {
     let text = |i: usize| -> rusqlite::Result<&'r str> {
-        row.get_ref(i)?
-            .as_str()
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, row_type(row, i), e.into()))
+        let value = row.get_ref(i)?;
+        value.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e))
+        })
     };
     let metadata = match row.get_ref(6)? {
         ValueRef::Null => None,
@@ -45,10 +46,4 @@ pub(crate) fn message_ref<'r>(row: &'r Row<'_>) -> rusqlite::Result<MessageRef<'
         metadata,
         time: row.get(7)?,
     })
-}
-
-fn row_type(row: &Row<'_>, i: usize) -> rusqlite::types::Type {
-    row.get_ref(i)
-        .map(|v| v.data_type())
-        .unwrap_or(rusqlite::types::Type::Null)
 }
