@@ -101,6 +101,10 @@ pub(crate) struct ServeArgs {
     /// [default: 30]
     #[arg(long = "header-read-timeout")]
     pub(crate) header_read_timeout: Option<u64>,
+    /// Seconds a keep-alive connection with no request in flight stays open
+    /// [env: EVENTODB_IDLE_TIMEOUT] [default: 120]
+    #[arg(long = "idle-timeout")]
+    pub(crate) idle_timeout: Option<u64>,
     /// Most open connections; further ones are closed at once [env: EVENTODB_MAX_CONNECTIONS]
     /// [default: 10000]
     #[arg(long = "max-connections")]

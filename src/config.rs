@@ -84,6 +84,8 @@ pub(crate) struct Limits {
     pub(crate) max_body_bytes: usize,
     /// Time allowed for a request's headers.
     pub(crate) header_read_timeout: std::time::Duration,
+    /// Time an idle keep-alive connection stays open.
+    pub(crate) idle_timeout: std::time::Duration,
     /// Most open connections.
     pub(crate) max_connections: usize,
     /// Most open subscriptions per namespace.
@@ -118,6 +120,9 @@ impl Limits {
         let header_read_timeout = std::time::Duration::from_secs(
             number(args.header_read_timeout, "EVENTODB_HEADER_READ_TIMEOUT", 30).max(1),
         );
+        let idle_timeout = std::time::Duration::from_secs(
+            number(args.idle_timeout, "EVENTODB_IDLE_TIMEOUT", 120).max(1),
+        );
         let max_connections = size(number(
             args.max_connections,
             "EVENTODB_MAX_CONNECTIONS",
@@ -148,6 +153,7 @@ impl Limits {
             max_message_bytes,
             max_body_bytes,
             header_read_timeout,
+            idle_timeout,
             max_connections,
             max_subscriptions_per_namespace,
             rate_limit,

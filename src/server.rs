@@ -94,6 +94,7 @@ async fn serve_with<S: Store>(store: S, hub: Arc<Hub>, config: &ServeConfig) -> 
     http.max_message_bytes = limits.max_message_bytes;
     http.max_body_bytes = limits.max_body_bytes;
     http.header_read_timeout = limits.header_read_timeout;
+    http.idle_timeout = limits.idle_timeout;
     http.max_connections = limits.max_connections;
     http.max_subscriptions_per_namespace = limits.max_subscriptions_per_namespace;
     http.rate_limit = limits

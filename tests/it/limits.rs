@@ -121,6 +121,45 @@ fn slow_headers_are_cut_off_at_the_header_read_timeout() {
     assert_eq!(server.send(Request::get("/health")).status, 200);
 }
 
+/// A keep-alive connection may sit idle longer than the header read timeout (clients pool
+/// connections and reuse them); it is closed after `--idle-timeout` of silence, and never
+/// while a response is still open (an SSE subscription outlives both timeouts).
+#[test]
+fn idle_keep_alive_connections_last_until_the_idle_timeout() {
+    let server = TestServer::builder()
+        .strict()
+        .arg("--header-read-timeout=1")
+        .arg("--idle-timeout=3")
+        .arg("--sse-keepalive=60")
+        .start();
+    let mut pooled = BufReader::new(connect(server.addr()));
+    let mut subscription =
+        Sse::open(server.addr(), "/subscribe?stream=idle-1", Some(ADMIN)).ready();
+    assert_eq!(keep_alive_health(&mut pooled, &server), 200);
+
+    // Idle for twice the header read timeout: still usable.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(keep_alive_health(&mut pooled, &server), 200);
+    let answered = Instant::now();
+
+    // Then silent: the server closes it once the idle timeout has passed.
+    let mut rest = Vec::new();
+    let read = pooled.read_to_end(&mut rest);
+    let elapsed = answered.elapsed();
+    assert!(read.is_ok() && rest.is_empty(), "{read:?} {rest:?}");
+    assert!(
+        elapsed >= Duration::from_millis(2900) && elapsed < Duration::from_secs(8),
+        "closed after {elapsed:?}"
+    );
+
+    // The subscription, silent for longer than both timeouts, still delivers.
+    server.call(
+        ADMIN,
+        json!(["stream.write", "idle-1", {"type": "T", "data": {}}]),
+    );
+    assert_eq!(subscription.next_poke().position, 0);
+}
+
 fn keep_alive_health(reader: &mut BufReader<std::net::TcpStream>, server: &TestServer) -> u16 {
     let bytes = Request::get("/health").keep_alive().to_bytes(server.addr());
     reader.get_mut().write_all(&bytes).expect("send");

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// How long a keep-alive connection with no request in flight stays open.
+    pub idle_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace: Duration,
     /// Period of the SSE keepalive comment.
@@ -53,6 +55,7 @@ impl ServerConfig {
             max_subscriptions_per_namespace: DEFAULT_MAX_SUBSCRIPTIONS_PER_NAMESPACE,
             rate_limit: None,
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(10),
             sse_keepalive: Duration::from_secs(15),
         }

@@ -8,6 +8,7 @@
 mod app;
 mod auth;
 mod channel_body;
+mod deadlines;
 mod error;
 mod import;
 mod limits;

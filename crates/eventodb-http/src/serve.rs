@@ -1,5 +1,6 @@
 //! The accept loop and graceful shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
+use crate::deadlines::{Deadlines, InFlightBody, TimedIo};
 use crate::router::route;
 
 /// Closes a connection over the `--max-connections` limit at once, after a best-effort
@@ -62,13 +64,25 @@ pub async fn serve<S: Store>(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn_app = app.clone();
-                let service = service_fn(move |req| route(conn_app.clone(), req));
+                let deadlines =
+                    Deadlines::new(app.config.header_read_timeout, app.config.idle_timeout);
+                let io = TimedIo::new(stream, deadlines.clone());
+                let service = service_fn(move |req| {
+                    let in_flight = deadlines.request_started();
+                    let response = route(conn_app.clone(), req);
+                    async move {
+                        let response = response.await?;
+                        Ok::<_, Infallible>(response.map(|body| InFlightBody::new(body, in_flight)))
+                    }
+                });
                 let mut builder = hyper::server::conn::http1::Builder::new();
+                // Deadlines are ours (see `deadlines`): hyper's header timer would also close
+                // idle keep-alive connections.
                 builder
                     .timer(TokioTimer::new())
-                    .header_read_timeout(app.config.header_read_timeout)
+                    .header_read_timeout(None)
                     .keep_alive(true);
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = builder.serve_connection(TokioIo::new(io), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
