@@ -130,6 +130,9 @@ impl Queries {
     }
 }
 
+/// Category rows a member's read looks at before it considers jumping ahead by its streams.
+const GROUP_PROBE: u32 = 256;
+
 /// A category read: `$1` start, `$2` limit (NULL: none), then the category, correlation and
 /// group size/member parameters of the filters present, in that order.
 fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> String {
@@ -137,12 +140,31 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> S
         // A member's read: its next positions come from an index-only scan of
         // (category, global_position) INCLUDE (group_hash) (migration 005), which skips the
         // other members' rows inside the index; only the rows returned are read from the table.
+        //
+        // When the first GROUP_PROBE rows after the start hold none of the member's, the scan
+        // begins instead where the member's first stream begins (streams.group_hash, migration
+        // 007; one messages_stream probe per member stream), unless one of its streams began
+        // before the start. Everything is one statement, so one snapshot: a stream whose
+        // messages are visible has its streams row visible, and the jump cannot pass a
+        // message the fence would otherwise return.
         return format!(
             "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
              WHERE global_position = ANY (ARRAY(\
                SELECT global_position FROM {s}.messages \
-               WHERE category = $3::text AND global_position >= $1::int8 \
-               AND group_hash % $4::int8 = $5::int8 \
+               WHERE category = $3::text AND group_hash % $4::int8 = $5::int8 \
+               AND global_position >= (CASE \
+                 WHEN (SELECT count(*) = {GROUP_PROBE} \
+                              AND count(*) FILTER (WHERE p.group_hash % $4::int8 = $5::int8) = 0 \
+                       FROM (SELECT group_hash FROM {s}.messages \
+                             WHERE category = $3::text AND global_position >= $1::int8 \
+                             ORDER BY global_position LIMIT {GROUP_PROBE}) p) \
+                 THEN greatest($1::int8, coalesce((\
+                   SELECT min(f.first) FROM {s}.streams st CROSS JOIN LATERAL (\
+                     SELECT m.global_position AS first FROM {s}.messages m \
+                     WHERE m.stream_name = st.stream_name ORDER BY m.position LIMIT 1) f \
+                   WHERE st.category = $3::text AND st.group_hash % $4::int8 = $5::int8), \
+                   9223372036854775807)) \
+                 ELSE $1::int8 END) \
                ORDER BY global_position LIMIT $2::int8)) \
              ORDER BY global_position"
         );

@@ -80,6 +80,7 @@ macro_rules! __conformance_checks {
                 members_partition_the_category,
                 members_match_message_db,
                 group_limit_after_filtering,
+                members_read_across_long_gaps,
             }
             idempotency {
                 retry_returns_original_positions,
