@@ -24,7 +24,8 @@
 # Environment: DURATION, WARMUP (seconds), MESSAGES, STREAMS, SPARSE_STREAMS and SPARSE_PER
 # (category blocks: 20 streams of 10,000, member 0 last), READ_CLIENTS (default 16),
 # WRITE_CLIENTS (default 64), OUT (JSON/text results), PG_BIN, COMMIT (label), SERVER_ARGS
-# (extra `eventodb serve` flags, e.g. "--pg-pool-size 4").
+# (extra `eventodb serve` flags, e.g. "--pg-pool-size 4"), KEEP (non-empty: leave the database
+# running at the end, to look at plans), ONLY (measurement groups to run, e.g. "a c").
 # Generator, server and database share the machine's cores; nothing is pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,10 @@ SERVER_PID=
 PG_STARTED=0
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if [ -n "${KEEP:-}" ] && [ "$PG_STARTED" = 1 ]; then
+        echo "KEEP: PostgreSQL left running: psql -h $SOCK -U postgres bench; stop with: pg_ctl -D $PGDATA stop (as postgres), then rm -rf $SCRATCH"
+        return
+    fi
     if [ "$PG_STARTED" = 1 ]; then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true; fi
     rm -rf "$SCRATCH"
 }
@@ -161,6 +166,9 @@ echo "   loaded in $(( $(date +%s) - T0 )) s"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 
+# ONLY: a space-separated subset of the measurement groups a b b' c (default: all).
+want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
 pgb() { # $1 = name, $2 = clients, $3 = script text
     local name=$1 clients=$2 file=$SCRATCH/sql/$1.sql
     printf '%s\n' "$3" >"$file"
@@ -197,19 +205,26 @@ echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "commit: ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}; PostgreSQL $("${PSQL[@]}" -d bench -At -c 'SHOW server_version'), shared_buffers ${SHARED_MB}MB, fsync on, synchronous_commit on; generator, server and database share the CPUs"
 
 # (a) writes: 64 clients, each its own stream of one category
+if want a; then
 pgb mdb-write "$WRITE_CLIENTS" "SELECT message_db.write_message(gen_random_uuid()::text, 'mdbw-' || :client_id, 'Bench', '{\"n\":1}'::jsonb);"
 http our-write write --clients "$WRITE_CLIENTS" --streams own
+fi
 
 # (b) consumer group, member 0 of 4, 100 from the start of the category
+if want b; then
 pgb mdb-group "$READ_CLIENTS" "SELECT * FROM message_db.get_category_messages('big', 1, 100, NULL, 0, 4);"
 http our-group read-category "${SET[@]}" --consumer-group 4 --from-start
+fi
 
 # (b') the same on category blocks, where member 0's first message lies deep in the category
+if want "b'"; then
 pgb mdb-group-sparse "$READ_CLIENTS" "SELECT * FROM message_db.get_category_messages('blocks', 1, 100, NULL, 0, 4);"
 http our-group-sparse read-category --dataset blocks --stream-count "$SPARSE_STREAMS" \
     --messages "$((SPARSE_STREAMS * SPARSE_PER))" --clients "$READ_CLIENTS" --consumer-group 4 --from-start
+fi
 
 # (c) stream read of 100; category read of 100 from a random position
+if want c; then
 pgb mdb-stream "$READ_CLIENTS" "\\set s random(0, $((STREAMS - 1)))
 SELECT * FROM message_db.get_stream_messages('big-s' || :s, 0, 100);"
 pgb sql-stream "$READ_CLIENTS" "\\set s random(0, $((STREAMS - 1)))
@@ -220,11 +235,14 @@ SELECT * FROM message_db.get_category_messages('big', :p, 100);"
 pgb sql-category "$READ_CLIENTS" "\\set p random(1, $((MESSAGES - 100)))
 SELECT $COLS, xid < (SELECT pg_snapshot_xmin(pg_current_snapshot())) AS settled, xid::text FROM \"$SCHEMA\".messages WHERE global_position >= :p AND category = 'big' ORDER BY global_position LIMIT 100;"
 http our-category read-category "${SET[@]}"
+fi
 
 python3 - "$RESULTS" <<'PY'
 import sys
 r = {l.split()[0]: float(l.split()[1]) for l in open(sys.argv[1]) if l.strip()}
 def row(label, ours, base, target):
+    if ours not in r or base not in r:
+        return
     ratio = r[ours] / r[base]
     print(f'{label:<44} {r[ours]:>10.1f} {r[base]:>10.1f} {ratio:>8.2f}x  (target >= {target}x)')
 print(f'{"":<44} {"ours/s":>10} {"base/s":>10} {"ratio":>9}')

@@ -142,11 +142,15 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> S
         // other members' rows inside the index; only the rows returned are read from the table.
         //
         // When the first GROUP_PROBE rows after the start hold none of the member's, the scan
-        // begins instead where the member's first stream begins (streams.group_hash, migration
-        // 007; one messages_stream probe per member stream), unless one of its streams began
-        // before the start. Everything is one statement, so one snapshot: a stream whose
+        // begins instead where the member's first stream begins, unless one of its streams
+        // began before the start: the category's streams come from `streams` (indexed by
+        // category, migration 007), each one's first message from one messages_stream probe,
+        // and that message's stored group_hash says whether the stream is the member's (the
+        // same column the scan filters on, so the two cannot disagree). Everything is one statement, so one snapshot: a stream whose
         // messages are visible has its streams row visible, and the jump cannot pass a
-        // message the fence would otherwise return.
+        // message the fence would otherwise return. (streams.stream_name is COLLATE "C",
+        // messages.stream_name is not: without the cast the probe cannot use messages_stream
+        // and becomes a scan of the whole table per member stream.)
         return format!(
             "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
              WHERE global_position = ANY (ARRAY(\
@@ -160,9 +164,10 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> S
                              ORDER BY global_position LIMIT {GROUP_PROBE}) p) \
                  THEN greatest($1::int8, coalesce((\
                    SELECT min(f.first) FROM {s}.streams st CROSS JOIN LATERAL (\
-                     SELECT m.global_position AS first FROM {s}.messages m \
-                     WHERE m.stream_name = st.stream_name ORDER BY m.position LIMIT 1) f \
-                   WHERE st.category = $3::text AND st.group_hash % $4::int8 = $5::int8), \
+                     SELECT m.global_position AS first, m.group_hash FROM {s}.messages m \
+                     WHERE m.stream_name = st.stream_name::varchar COLLATE \"default\" \
+                     ORDER BY m.position LIMIT 1) f \
+                   WHERE st.category = $3::text AND f.group_hash % $4::int8 = $5::int8), \
                    9223372036854775807)) \
                  ELSE $1::int8 END) \
                ORDER BY global_position LIMIT $2::int8)) \
