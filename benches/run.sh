@@ -29,6 +29,10 @@ echo "== bare SQLite (rusqlite, no server), ${DURATION} s per measurement"
 cargo bench -q --bench bare_sqlite -- --seconds "$DURATION" --json "$OUT/bare.json"
 # 1,000 subscribers need 1,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# The floor of poke latency: loopback TCP and tokio alone fanning one event out to N
+# connections (benches/bare_fanout.rs).
+echo "== bare fan-out (tokio + loopback TCP, no server), ${DURATION} s per size"
+cargo bench -q --bench bare_fanout -- --seconds "$DURATION" --json "$OUT/bare-fanout.json"
 CPUS=$(nproc)
 if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then CAN_PIN=1; else CAN_PIN=0; fi
 
@@ -154,5 +158,16 @@ for label, ours, base in rows:
     b = bare[base]["ops_per_sec"]
     print(f'   {label:<48} {s["ops_per_sec"]:>9.0f} / {b:>7.0f} = {s["ops_per_sec"] / b:5.2f}x'
           f'  (p99 {s["latency_ms"]["p99"]:.3f} ms)')
+fanout = {f["connections"]: f for f in (load("bare-fanout") or [])}
+print("\n== poke latency against the bare fan-out (same sitting; p99 ms)")
+for mode in ("durable", "test"):
+    for n in (1, 100, 1000):
+        r = load(f"{mode}-subscribe-{n}")
+        if r is None or n not in fanout:
+            continue
+        s = r["steps"][0]
+        ack, send, floor = s["latency_ms"]["p99"], s["poke_latency_from_send_ms"]["p99"], fanout[n]["p99_ms"]
+        print(f'   {mode:<8} {n:>5} subscribers: from ack {ack:7.3f}, from request {send:7.3f}; '
+              f'bare {floor:7.3f} -> from request / bare = {send / floor:5.2f}x')
 PY
 echo "JSON reports in $OUT"
