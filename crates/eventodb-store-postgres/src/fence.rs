@@ -38,7 +38,7 @@ use tokio_postgres::Row;
 
 use crate::conn::Conn;
 use crate::queries::{category_variant, Queries};
-use crate::rows::message;
+use crate::rows::Sink;
 
 /// How long a category read waits for transactions holding rows back.
 pub(crate) const FENCE_WAIT: Duration = Duration::from_millis(500);
@@ -86,8 +86,20 @@ pub(crate) async fn read_category(
     queries: &Queries,
     read: &CategoryRead,
 ) -> Result<Vec<Message>, tokio_postgres::Error> {
+    let mut out = Vec::new();
+    read_category_into(conn, queries, read, &mut out).await?;
+    Ok(out)
+}
+
+/// A fenced category read into `out` (a list of messages or a JSON page).
+pub(crate) async fn read_category_into(
+    conn: &Conn<'_>,
+    queries: &Queries,
+    read: &CategoryRead,
+    out: &mut impl Sink,
+) -> Result<(), tokio_postgres::Error> {
     let limit = match read.limit {
-        Some(0) => return Ok(Vec::new()),
+        Some(0) => return Ok(()),
         Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
         None => None,
     };
@@ -99,10 +111,9 @@ pub(crate) async fn read_category(
     let sql =
         &queries.category[category_variant(by_category, correlation.is_some(), group.is_some())];
     let deadline = Instant::now() + FENCE_WAIT;
-    let mut out: Vec<Message> = Vec::new();
     let mut start = read.start;
     loop {
-        let remaining = limit.map(|l| l - out.len() as i64);
+        let remaining = limit.map(|l| l - out.count() as i64);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&start, &remaining];
         if by_category {
             params.push(&read.category);
@@ -115,17 +126,24 @@ pub(crate) async fn read_category(
             params.push(member);
         }
         let rows = conn.query(sql, &params).await?;
-        let page = split(&rows, SETTLED, XID, message)?;
-        out.extend(page.settled);
-        let Some(xid) = page.held_back else {
-            return Ok(out);
+        let mut held_back = None;
+        let mut last = None;
+        for row in &rows {
+            if !row.try_get::<_, bool>(SETTLED)? {
+                held_back = Some(row.try_get::<_, String>(XID)?);
+                break;
+            }
+            last = Some(out.take(row)?);
+        }
+        let Some(xid) = held_back else {
+            return Ok(());
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(out);
+            return Ok(());
         }
-        if let Some(last) = out.last() {
-            start = last.global_position + 1;
+        if let Some(last) = last {
+            start = last + 1;
         }
         let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
         let passed: bool = conn
@@ -136,7 +154,7 @@ pub(crate) async fn read_category(
             .await?
             .try_get(0)?;
         if !passed {
-            return Ok(out);
+            return Ok(());
         }
     }
 }

@@ -8,7 +8,7 @@ use eventodb_store::{
 
 use crate::conn::Conn;
 use crate::queries::Queries;
-use crate::rows::message;
+use crate::rows::{message, Sink};
 
 type PgResult<T> = Result<T, tokio_postgres::Error>;
 
@@ -18,8 +18,20 @@ pub(crate) async fn stream(
     q: &Queries,
     read: &StreamRead,
 ) -> PgResult<Vec<Message>> {
+    let mut out = Vec::new();
+    stream_into(conn, q, read, &mut out).await?;
+    Ok(out)
+}
+
+/// A stream read forward into `out` (a list of messages or a JSON page).
+pub(crate) async fn stream_into(
+    conn: &Conn<'_>,
+    q: &Queries,
+    read: &StreamRead,
+    out: &mut impl Sink,
+) -> PgResult<()> {
     let limit: Option<i64> = match read.limit {
-        Some(0) => return Ok(Vec::new()),
+        Some(0) => return Ok(()),
         Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
         None => None,
     };
@@ -30,7 +42,10 @@ pub(crate) async fn stream(
     let rows = conn
         .query(sql, &[&read.stream_name, &start, &limit])
         .await?;
-    rows.iter().map(message).collect()
+    for row in &rows {
+        out.take(row)?;
+    }
+    Ok(())
 }
 
 /// The last message of a stream, optionally of one type.

@@ -22,6 +22,7 @@ use crate::error::{classify, failure, pool_error, DbError, Kind};
 use crate::feed::Feed;
 use crate::queries::Queries;
 use crate::records::Records;
+use crate::rows::Page;
 use crate::schema::{latest_version, migrate_namespace, migrate_registry, version};
 use crate::{fence, read, registry};
 
@@ -340,6 +341,22 @@ impl Store for PostgresStore {
 
     async fn read_category(&self, ns: &str, read: CategoryRead) -> StoreResult<Vec<Message>> {
         in_namespace!(self, ns, |conn, q| fence::read_category(&conn, q, &read))
+    }
+
+    async fn read_stream_page(&self, ns: &str, read: StreamRead) -> StoreResult<String> {
+        in_namespace!(self, ns, |conn, q| async {
+            let mut page = Page::new(false);
+            read::stream_into(&conn, q, &read, &mut page).await?;
+            Ok::<_, tokio_postgres::Error>(page.finish())
+        })
+    }
+
+    async fn read_category_page(&self, ns: &str, read: CategoryRead) -> StoreResult<String> {
+        in_namespace!(self, ns, |conn, q| async {
+            let mut page = Page::new(true);
+            fence::read_category_into(&conn, q, &read, &mut page).await?;
+            Ok::<_, tokio_postgres::Error>(page.finish())
+        })
     }
 
     async fn last_message(
