@@ -108,13 +108,14 @@ pub(crate) async fn read_category_into(
     let group = read
         .consumer_group
         .map(|g| (g.size() as i64, g.member() as i64));
-    let sql =
+    let statements =
         &queries.category[category_variant(by_category, correlation.is_some(), group.is_some())];
     let deadline = Instant::now() + FENCE_WAIT;
     let mut start = read.start;
     loop {
         let remaining = limit.map(|l| l - out.count() as i64);
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&start, &remaining];
+        let (sql, limit_param) = statements.get(remaining);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&start];
         if by_category {
             params.push(&read.category);
         }
@@ -124,6 +125,9 @@ pub(crate) async fn read_category_into(
         if let Some((size, member)) = &group {
             params.push(size);
             params.push(member);
+        }
+        if limit_param {
+            params.push(&remaining);
         }
         let rows = conn.query(sql, &params).await?;
         let mut held_back = None;

@@ -20,9 +20,9 @@ pub(crate) struct Queries {
     /// `eventodb_append_batch(...)`: several appends (see `sql/postgres/namespace/004`).
     pub(crate) append_batch: String,
     /// A stream from a position: `$1` stream, `$2` position, `$3` limit (NULL: none).
-    pub(crate) stream_from_position: String,
+    pub(crate) stream_from_position: ByLimit,
     /// A stream from a global position: `$1` stream, `$2` global position, `$3` limit.
-    pub(crate) stream_from_global: String,
+    pub(crate) stream_from_global: ByLimit,
     /// The last message of `$1`.
     pub(crate) last: String,
     /// The last message of `$1` with type `$2`.
@@ -37,8 +37,9 @@ pub(crate) struct Queries {
     pub(crate) categories: String,
     /// Message count, stream count, newest time.
     pub(crate) stats: String,
-    /// Category reads, indexed by [`category_variant`].
-    pub(crate) category: [String; 8],
+    /// Category reads, indexed by [`category_variant`]: `$1` start, then the category,
+    /// correlation and group size/member parameters of the filters present, then the limit.
+    pub(crate) category: [ByLimit; 8],
     /// Change feed page: `$1` after this global position, `$2` limit, `$3` the messages
     /// table's name. Rows with transaction id 0 (imported, or history of an adopted
     /// namespace) are never published. Column 0 is the table's OID (a re-created namespace has a new one); one
@@ -49,6 +50,40 @@ pub(crate) struct Queries {
     /// The messages table's OID and the highest global position below the fence, read
     /// together (`$1` the messages table's name).
     pub(crate) fenced_max: String,
+}
+
+/// Limits written into statements as literals. With `LIMIT $n` PostgreSQL costs the generic
+/// plan as if a tenth of the table were read, never settles on it, and plans every call
+/// afresh (a third of a read's database time); with a literal it keeps the generic plan after
+/// five calls. Other limits are bound as the last parameter.
+const LITERAL_LIMITS: [i64; 5] = [1, 10, 100, 500, 1000];
+
+/// One statement in two forms: the limit as the last parameter, or as one of
+/// [`LITERAL_LIMITS`] written in.
+#[derive(Debug)]
+pub(crate) struct ByLimit {
+    param: String,
+    literal: Option<[String; LITERAL_LIMITS.len()]>,
+}
+
+impl ByLimit {
+    /// `render` gets the LIMIT operand: the parameter (`$n::int8`) or a literal.
+    fn new(param: &str, literal: bool, render: impl Fn(&str) -> String) -> Self {
+        ByLimit {
+            param: render(param),
+            literal: literal.then(|| LITERAL_LIMITS.map(|l| render(&l.to_string()))),
+        }
+    }
+
+    /// The statement for `limit` (`None`: no limit), and whether it takes the limit as its
+    /// last parameter.
+    pub(crate) fn get(&self, limit: Option<i64>) -> (&str, bool) {
+        let literal = limit.and_then(|l| LITERAL_LIMITS.iter().position(|&x| x == l));
+        match (literal, &self.literal) {
+            (Some(i), Some(statements)) => (&statements[i], false),
+            _ => (&self.param, true),
+        }
+    }
 }
 
 /// Which of [`Queries::category`] serves a read with these filters.
@@ -63,6 +98,16 @@ impl Queries {
         let micros = |e: &str| format!("(extract(epoch FROM {e}) * 1000000)::int8");
         let category =
             std::array::from_fn(|v| category_sql(&s, v & 1 != 0, v & 2 != 0, v & 4 != 0));
+        // A stream read has one good plan whatever the parameters (the stream index).
+        let stream = |from: &str, order: &str| {
+            ByLimit::new("$3::int8", true, |limit| {
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
+                     WHERE stream_name = $1::text AND {from} >= $2::int8 \
+                     ORDER BY {order} LIMIT {limit}"
+                )
+            })
+        };
         Queries {
             append: format!(
                 "SELECT o_position, o_global_position, o_replayed FROM {s}.eventodb_append(\
@@ -75,16 +120,8 @@ impl Queries {
                  $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::int8[], \
                  $11::int8[])"
             ),
-            stream_from_position: format!(
-                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
-                 WHERE stream_name = $1::text AND position >= $2::int8 \
-                 ORDER BY position LIMIT $3::int8"
-            ),
-            stream_from_global: format!(
-                "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
-                 WHERE stream_name = $1::text AND global_position >= $2::int8 \
-                 ORDER BY position LIMIT $3::int8"
-            ),
+            stream_from_position: stream("position", "position"),
+            stream_from_global: stream("global_position", "position"),
             last: format!(
                 "SELECT {MESSAGE_COLUMNS} FROM {s}.messages WHERE stream_name = $1::text \
                  ORDER BY position DESC LIMIT 1"
@@ -133,66 +170,102 @@ impl Queries {
 /// Category rows a member's read looks at before it considers jumping ahead by its streams.
 const GROUP_PROBE: u32 = 256;
 
-/// A category read: `$1` start, `$2` limit (NULL: none), then the category, correlation and
-/// group size/member parameters of the filters present, in that order.
-fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> String {
-    if by_category && group && !correlation {
-        // A member's read: its next positions come from an index-only scan of
-        // (category, global_position) INCLUDE (group_hash) (migration 005), which skips the
-        // other members' rows inside the index; only the rows returned are read from the table.
-        //
-        // When the first GROUP_PROBE rows after the start hold none of the member's, the scan
-        // begins instead where the member's first stream begins, unless one of its streams
-        // began before the start: the category's streams come from `streams` (indexed by
-        // category, migration 007), each one's first message from one messages_stream probe,
-        // and that message's stored group_hash says whether the stream is the member's (the
-        // same column the scan filters on, so the two cannot disagree). Everything is one statement, so one snapshot: a stream whose
-        // messages are visible has its streams row visible, and the jump cannot pass a
-        // message the fence would otherwise return. (streams.stream_name is COLLATE "C",
-        // messages.stream_name is not: without the cast the probe cannot use messages_stream
-        // and becomes a scan of the whole table per member stream.)
-        return format!(
-            "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
-             WHERE global_position = ANY (ARRAY(\
-               SELECT global_position FROM {s}.messages \
-               WHERE category = $3::text AND group_hash % $4::int8 = $5::int8 \
-               AND global_position >= (CASE \
-                 WHEN (SELECT count(*) = {GROUP_PROBE} \
-                              AND count(*) FILTER (WHERE p.group_hash % $4::int8 = $5::int8) = 0 \
-                       FROM (SELECT group_hash FROM {s}.messages \
-                             WHERE category = $3::text AND global_position >= $1::int8 \
-                             ORDER BY global_position LIMIT {GROUP_PROBE}) p) \
-                 THEN greatest($1::int8, coalesce((\
-                   SELECT min(f.first) FROM {s}.streams st CROSS JOIN LATERAL (\
-                     SELECT m.global_position AS first, m.group_hash FROM {s}.messages m \
-                     WHERE m.stream_name = st.stream_name::varchar COLLATE \"default\" \
-                     ORDER BY m.position LIMIT 1) f \
-                   WHERE st.category = $3::text AND f.group_hash % $4::int8 = $5::int8), \
-                   9223372036854775807)) \
-                 ELSE $1::int8 END) \
-               ORDER BY global_position LIMIT $2::int8)) \
-             ORDER BY global_position"
-        );
-    }
-    let mut sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages WHERE global_position >= $1::int8"
-    );
-    let mut n = 2;
-    if by_category {
+/// A category read: `$1` start, then the category, correlation and group size/member
+/// parameters of the filters present, in that order, then the limit (NULL: none).
+///
+/// Every form without a correlation filter has one good plan whatever the parameters, so it
+/// also comes with literal limits (see [`LITERAL_LIMITS`]): a plain category read takes its
+/// positions from an index-only scan of the category index, which the generic plan keeps for
+/// any category (filtering the primary key by category, its other choice, walks the whole
+/// table for a small one). A correlation filter's best plan depends on the values, so those
+/// reads are planned per call.
+fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> ByLimit {
+    let mut n = 1;
+    let mut next = || {
         n += 1;
-        sql.push_str(&format!(" AND category = ${n}::text"));
+        n
+    };
+    let category = by_category.then(&mut next);
+    let correlation_param = correlation.then(&mut next);
+    let group_params = group.then(|| (next(), next()));
+    let limit_param = format!("${}::int8", next());
+    let literal = !correlation;
+    match (category, group_params) {
+        (Some(c), Some((size, member))) if !correlation => {
+            ByLimit::new(&limit_param, literal, |limit| {
+                member_sql(s, c, size, member, limit)
+            })
+        }
+        (Some(c), None) if !correlation => ByLimit::new(&limit_param, literal, |limit| {
+            format!(
+                "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
+                 WHERE global_position = ANY (ARRAY(\
+                   SELECT global_position FROM {s}.messages \
+                   WHERE category = ${c}::text AND global_position >= $1::int8 \
+                   ORDER BY global_position LIMIT {limit})) \
+                 ORDER BY global_position"
+            )
+        }),
+        _ => ByLimit::new(&limit_param, literal, |limit| {
+            let mut sql = format!(
+                "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
+                 WHERE global_position >= $1::int8"
+            );
+            if let Some(c) = category {
+                sql.push_str(&format!(" AND category = ${c}::text"));
+            }
+            if let Some(c) = correlation_param {
+                sql.push_str(&format!(" AND correlation = ${c}::text"));
+            }
+            if let Some((size, member)) = group_params {
+                sql.push_str(&format!(
+                    " AND group_hash % ${size}::int8 = ${member}::int8"
+                ));
+            }
+            sql.push_str(&format!(" ORDER BY global_position LIMIT {limit}"));
+            sql
+        }),
     }
-    if correlation {
-        n += 1;
-        sql.push_str(&format!(" AND correlation = ${n}::text"));
-    }
-    if group {
-        sql.push_str(&format!(
-            " AND group_hash % ${}::int8 = ${}::int8",
-            n + 1,
-            n + 2
-        ));
-    }
-    sql.push_str(" ORDER BY global_position LIMIT $2::int8");
-    sql
+}
+
+/// A consumer-group member's read of category `$c` (parameter numbers given; `$1` is the
+/// start).
+///
+/// Its next positions come from an index-only scan of (category, global_position) INCLUDE
+/// (group_hash) (migration 005), which skips the other members' rows inside the index; only
+/// the rows returned are read from the table.
+///
+/// When the first GROUP_PROBE rows after the start hold none of the member's, the scan begins
+/// instead where the member's first stream begins, unless one of its streams began before the
+/// start: the category's streams come from `streams` (indexed by category, migration 007), each
+/// one's first message from one messages_stream probe, and that message's stored group_hash
+/// says whether the stream is the member's (the same column the scan filters on, so the two
+/// cannot disagree). Everything is one statement, so one snapshot: a stream whose messages are
+/// visible has its streams row visible, and the jump cannot pass a message the fence would
+/// otherwise return. (streams.stream_name is COLLATE "C", messages.stream_name is not: without
+/// the cast the probe cannot use messages_stream and becomes a scan of the whole table per
+/// member stream.)
+fn member_sql(s: &str, c: usize, size: usize, member: usize, limit: &str) -> String {
+    let mine = format!("group_hash % ${size}::int8 = ${member}::int8");
+    format!(
+        "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
+         WHERE global_position = ANY (ARRAY(\
+           SELECT global_position FROM {s}.messages \
+           WHERE category = ${c}::text AND {mine} \
+           AND global_position >= (CASE \
+             WHEN (SELECT count(*) = {GROUP_PROBE} AND count(*) FILTER (WHERE p.{mine}) = 0 \
+                   FROM (SELECT group_hash FROM {s}.messages \
+                         WHERE category = ${c}::text AND global_position >= $1::int8 \
+                         ORDER BY global_position LIMIT {GROUP_PROBE}) p) \
+             THEN greatest($1::int8, coalesce((\
+               SELECT min(f.first) FROM {s}.streams st CROSS JOIN LATERAL (\
+                 SELECT m.global_position AS first, m.group_hash FROM {s}.messages m \
+                 WHERE m.stream_name = st.stream_name::varchar COLLATE \"default\" \
+                 ORDER BY m.position LIMIT 1) f \
+               WHERE st.category = ${c}::text AND f.{mine}), \
+               9223372036854775807)) \
+             ELSE $1::int8 END) \
+           ORDER BY global_position LIMIT {limit})) \
+         ORDER BY global_position"
+    )
 }

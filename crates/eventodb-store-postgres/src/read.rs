@@ -39,9 +39,13 @@ pub(crate) async fn stream_into(
         StreamStart::Position(p) => (&q.stream_from_position, p.max(0)),
         StreamStart::GlobalPosition(g) => (&q.stream_from_global, g),
     };
-    let rows = conn
-        .query(sql, &[&read.stream_name, &start, &limit])
-        .await?;
+    let (sql, limit_param) = sql.get(limit);
+    let rows = if limit_param {
+        conn.query(sql, &[&read.stream_name, &start, &limit])
+            .await?
+    } else {
+        conn.query(sql, &[&read.stream_name, &start]).await?
+    };
     for row in &rows {
         out.take(row)?;
     }

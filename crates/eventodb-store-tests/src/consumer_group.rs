@@ -183,7 +183,20 @@ pub async fn members_read_across_long_gaps<S: Store>(store: &Arc<S>) {
     let ns = ns.as_str();
     let read = |r: CategoryRead| async move { globals(&read_category(s, ns, r).await) };
     assert_eq!(read(from(1, None)).await, [a, b, c, d]);
+    // Limits a backend may write into its statement (1, 10, 100, …) and others agree.
+    assert_eq!(read(from(1, Some(10))).await, [a, b, c, d]);
+    assert_eq!(read(from(1, Some(3))).await, [a, b, c]);
     assert_eq!(read(from(1, Some(1))).await, [a]);
+    let plain = |limit| CategoryRead {
+        start: 2,
+        limit: Some(limit),
+        ..category("gap")
+    };
+    let hundred = read(plain(100)).await;
+    let more = read(plain(101)).await;
+    assert_eq!(hundred.len(), 100);
+    assert_eq!(hundred[..], more[..100]);
+    assert_eq!(hundred[0], 2);
     assert_eq!(read(from(a + 1, Some(1))).await, [b]);
     assert_eq!(read(from(a + 1, None)).await, [b, c, d]);
     assert_eq!(read(from(b + 1, Some(2))).await, [c, d]);
