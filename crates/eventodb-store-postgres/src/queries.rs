@@ -63,25 +63,24 @@ const LITERAL_LIMITS: [i64; 5] = [1, 10, 100, 500, 1000];
 #[derive(Debug)]
 pub(crate) struct ByLimit {
     param: String,
-    literal: Option<[String; LITERAL_LIMITS.len()]>,
+    literal: [String; LITERAL_LIMITS.len()],
 }
 
 impl ByLimit {
     /// `render` gets the LIMIT operand: the parameter (`$n::int8`) or a literal.
-    fn new(param: &str, literal: bool, render: impl Fn(&str) -> String) -> Self {
+    fn new(param: &str, render: impl Fn(&str) -> String) -> Self {
         ByLimit {
             param: render(param),
-            literal: literal.then(|| LITERAL_LIMITS.map(|l| render(&l.to_string()))),
+            literal: LITERAL_LIMITS.map(|l| render(&l.to_string())),
         }
     }
 
     /// The statement for `limit` (`None`: no limit), and whether it takes the limit as its
     /// last parameter.
     pub(crate) fn get(&self, limit: Option<i64>) -> (&str, bool) {
-        let literal = limit.and_then(|l| LITERAL_LIMITS.iter().position(|&x| x == l));
-        match (literal, &self.literal) {
-            (Some(i), Some(statements)) => (&statements[i], false),
-            _ => (&self.param, true),
+        match limit.and_then(|l| LITERAL_LIMITS.iter().position(|&x| x == l)) {
+            Some(i) => (&self.literal[i], false),
+            None => (&self.param, true),
         }
     }
 }
@@ -100,7 +99,7 @@ impl Queries {
             std::array::from_fn(|v| category_sql(&s, v & 1 != 0, v & 2 != 0, v & 4 != 0));
         // A stream read has one good plan whatever the parameters (the stream index).
         let stream = |from: &str, order: &str| {
-            ByLimit::new("$3::int8", true, |limit| {
+            ByLimit::new("$3::int8", |limit| {
                 format!(
                     "SELECT {MESSAGE_COLUMNS} FROM {s}.messages \
                      WHERE stream_name = $1::text AND {from} >= $2::int8 \
@@ -173,14 +172,14 @@ const GROUP_PROBE: u32 = 256;
 /// A category read: `$1` start, then the category, correlation and group size/member
 /// parameters of the filters present, in that order, then the limit (NULL: none).
 ///
-/// Reads of the whole namespace (the primary key) and a member's reads (the category index,
-/// below) have one good plan whatever the parameters, so they also come with literal limits
-/// (see [`LITERAL_LIMITS`]). The others are planned per call: for a plain category read the
-/// generic plan filters the primary key by category when the namespace has few categories,
-/// which walks the whole table for a small one (measured: 314 ms for a read of 100 that takes
-/// 0.3 ms on the category index). Taking the positions from the category index in every plan
-/// (as a member's read does) was robust but no faster: a hundred primary-key probes cost what
-/// the planning saved.
+/// Every form has one good plan whatever the parameters, so each also comes with literal
+/// limits (see [`LITERAL_LIMITS`]) and PostgreSQL keeps its generic plan. That needs care for
+/// a category: with `category = $c AND global_position >= $1` the generic plan (which does not
+/// know the category) filters the primary key by category when the namespace has few
+/// categories, and walks the whole table for a small one (measured: 314 ms for a read of 100
+/// that takes 0.3 ms on the category index). Written as the row comparison
+/// `(category, global_position) >= ($c, $1) AND category <= $c` (the same rows) only the
+/// category index can serve it, positioned at `($c, $1)`, in every plan.
 fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> ByLimit {
     let mut n = 1;
     let mut next = || {
@@ -191,22 +190,28 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> B
     let correlation_param = correlation.then(&mut next);
     let group_params = group.then(|| (next(), next()));
     let limit_param = format!("${}::int8", next());
-    // A plain category read's best plan depends on the category (see above): planned per call.
-    let literal = !correlation && (category.is_none() || group_params.is_some());
+
     match (category, group_params) {
         (Some(c), Some((size, member))) if !correlation => {
-            ByLimit::new(&limit_param, literal, |limit| {
-                member_sql(s, c, size, member, limit)
-            })
+            ByLimit::new(&limit_param, |limit| member_sql(s, c, size, member, limit))
         }
-        _ => ByLimit::new(&limit_param, literal, |limit| {
-            let mut sql = format!(
-                "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
-                 WHERE global_position >= $1::int8"
-            );
-            if let Some(c) = category {
-                sql.push_str(&format!(" AND category = ${c}::text"));
-            }
+        _ => ByLimit::new(&limit_param, |limit| {
+            let mut sql = format!("SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages");
+            let order = match category {
+                // `category = $c AND global_position >= $1`, written so that only the category
+                // index can serve it (see above).
+                Some(c) => {
+                    sql.push_str(&format!(
+                        " WHERE (category, global_position) >= (${c}::text, $1::int8) \
+                         AND category <= ${c}::text"
+                    ));
+                    "category, global_position"
+                }
+                None => {
+                    sql.push_str(" WHERE global_position >= $1::int8");
+                    "global_position"
+                }
+            };
             if let Some(c) = correlation_param {
                 sql.push_str(&format!(" AND correlation = ${c}::text"));
             }
@@ -215,7 +220,7 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> B
                     " AND group_hash % ${size}::int8 = ${member}::int8"
                 ));
             }
-            sql.push_str(&format!(" ORDER BY global_position LIMIT {limit}"));
+            sql.push_str(&format!(" ORDER BY {order} LIMIT {limit}"));
             sql
         }),
     }
@@ -226,7 +231,8 @@ fn category_sql(s: &str, by_category: bool, correlation: bool, group: bool) -> B
 ///
 /// Its next positions come from an index-only scan of (category, global_position) INCLUDE
 /// (group_hash) (migration 005), which skips the other members' rows inside the index; only
-/// the rows returned are read from the table.
+/// the rows returned are read from the table. The category conditions are row comparisons
+/// for the generic plan's sake (see [`category_sql`]).
 ///
 /// When the first GROUP_PROBE rows after the start hold none of the member's, the scan begins
 /// instead where the member's first stream begins, unless one of its streams began before the
@@ -244,12 +250,12 @@ fn member_sql(s: &str, c: usize, size: usize, member: usize, limit: &str) -> Str
         "SELECT {MESSAGE_COLUMNS}, {FENCE_COLUMNS} FROM {s}.messages \
          WHERE global_position = ANY (ARRAY(\
            SELECT global_position FROM {s}.messages \
-           WHERE category = ${c}::text AND {mine} \
-           AND global_position >= (CASE \
+           WHERE (category, global_position) >= (${c}::text, CASE \
              WHEN (SELECT count(*) = {GROUP_PROBE} AND count(*) FILTER (WHERE p.{mine}) = 0 \
                    FROM (SELECT group_hash FROM {s}.messages \
-                         WHERE category = ${c}::text AND global_position >= $1::int8 \
-                         ORDER BY global_position LIMIT {GROUP_PROBE}) p) \
+                         WHERE (category, global_position) >= (${c}::text, $1::int8) \
+                         AND category <= ${c}::text \
+                         ORDER BY category, global_position LIMIT {GROUP_PROBE}) p) \
              THEN greatest($1::int8, coalesce((\
                SELECT min(f.first) FROM {s}.streams st CROSS JOIN LATERAL (\
                  SELECT m.global_position AS first, m.group_hash FROM {s}.messages m \
@@ -258,7 +264,111 @@ fn member_sql(s: &str, c: usize, size: usize, member: usize, limit: &str) -> Str
                WHERE st.category = ${c}::text AND f.{mine}), \
                9223372036854775807)) \
              ELSE $1::int8 END) \
-           ORDER BY global_position LIMIT {limit})) \
+           AND category <= ${c}::text AND {mine} \
+           ORDER BY category, global_position LIMIT {limit})) \
          ORDER BY global_position"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use eventodb_pg_cluster::PgCluster;
+    use eventodb_store::Store;
+    use eventodb_store_tests::support::{append, msg, new_namespace, write};
+    use tokio_postgres::NoTls;
+
+    use super::*;
+    use crate::{PostgresConfig, PostgresStore};
+
+    /// The generic plan of `sql` (prepared, then explained with `args`) as text.
+    async fn generic_plan(client: &tokio_postgres::Client, sql: &str, args: &[String]) -> String {
+        client
+            .batch_execute(&format!("DEALLOCATE ALL; PREPARE p AS {sql}"))
+            .await
+            .unwrap();
+        let rows = client
+            .query(&format!("EXPLAIN EXECUTE p({})", args.join(", ")), &[])
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// PostgreSQL keeps generic plans for statements with literal limits; those plans do not
+    /// know the category, and must still read a small category through the category index
+    /// (never by filtering the primary key, which walks the whole table), and a stream
+    /// through the stream index.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn generic_plans_read_through_the_right_index() {
+        let url = PgCluster::shared().fresh_database();
+        let store = PostgresStore::connect(PostgresConfig::new(&url))
+            .await
+            .unwrap();
+        let ns = new_namespace(&store, "plans").await;
+        for i in 0..20 {
+            let batch = (0..100).map(|_| msg("Big", "{}")).collect();
+            append(&store, &ns, &format!("big-{i}"), batch, None)
+                .await
+                .unwrap();
+        }
+        for _ in 0..3 {
+            write(&store, &ns, "small-1").await;
+        }
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let schema: String = client
+            .query_one(
+                "SELECT schema_name FROM eventodb_store.namespaces WHERE id = $1",
+                &[&ns],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        client
+            .batch_execute(&format!(
+                "ANALYZE {}.messages; SET plan_cache_mode = force_generic_plan",
+                quote_ident(&schema)
+            ))
+            .await
+            .unwrap();
+        let q = Queries::new(&schema);
+
+        for variant in 0..8 {
+            let (by_category, correlation, group) =
+                (variant & 1 != 0, variant & 2 != 0, variant & 4 != 0);
+            for limit in [Some(100), Some(7), None] {
+                let (sql, limit_param) = q.category[variant].get(limit);
+                let mut args = vec!["1".to_owned()];
+                if by_category {
+                    args.push("'small'".into());
+                }
+                if correlation {
+                    args.push("'other'".into());
+                }
+                if group {
+                    args.extend(["4".into(), "0".into()]);
+                }
+                if limit_param {
+                    args.push(limit.map_or("NULL".into(), |l| l.to_string()));
+                }
+                let plan = generic_plan(&client, sql, &args).await;
+                if by_category {
+                    assert!(
+                        plan.contains("messages_category_group")
+                            && !plan.contains("Filter: (category"),
+                        "variant {variant}, limit {limit:?}: {plan}"
+                    );
+                }
+            }
+        }
+        for statement in [&q.stream_from_position, &q.stream_from_global] {
+            let (sql, _) = statement.get(Some(100));
+            let plan = generic_plan(&client, sql, &["'small-1'".into(), "0".into()]).await;
+            assert!(plan.contains("messages_stream"), "{plan}");
+        }
+    }
 }
