@@ -275,7 +275,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use eventodb_pg_cluster::PgCluster;
-    use eventodb_store::Store;
     use eventodb_store_tests::support::{append, msg, new_namespace, write};
     use tokio_postgres::NoTls;
 
