@@ -7,12 +7,13 @@
 //! cargo bench --bench bare_fanout -- --seconds 5 --json out.json
 //! ```
 //!
-//! Two tokio runtimes of two workers each stand for the two processes of the real measurement
-//! (server and generator), on the same two cores. The "server" holds N accepted connections,
-//! each served by its own task (as hyper serves each connection); 20 times a second a ticker
-//! stamps the time and wakes every task through a `watch` channel, and each task writes one
-//! 64-byte event to its socket. The "client" reads every connection in its own task and
-//! records, per event and connection, arrival minus the stamp. Without `--bench` (as under
+//! The "client" (a tokio runtime of two workers, standing for the generator) reads N
+//! connections, each in its own task, and records per event and connection arrival minus the
+//! event's stamp. The "server" sends a stamped 64-byte event to every connection 20 times a
+//! second, two ways: `task-per-conn`, a second runtime of two workers with one task per
+//! connection woken through a `watch` channel (as hyper serves each connection), and
+//! `one-loop`, one OS thread writing to every socket in turn (the cheapest way to send it).
+//! Both sides share the machine's cores, as in the real measurement. Without `--bench` (as under
 //! `cargo test --all-targets`) it runs 0.3 s for 1 and 100 connections: a smoke run that keeps
 //! it working. 1,000 connections need `ulimit -n` above 2,000 (benches/run.sh raises it).
 
@@ -39,41 +40,18 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Latencies in microseconds of every (event, connection) pair, for `n` connections.
-fn measure(n: usize, duration: Duration) -> Vec<u64> {
-    let server = runtime();
-    let client = runtime();
-    let base = Instant::now();
-    let listener = server
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tick_tx, tick_rx) = watch::channel(0u64);
-
-    // Server: accept n connections, one writer task each.
-    let accept = server.spawn(async move {
-        for _ in 0..n {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            socket.set_nodelay(true).expect("nodelay");
-            let mut ticks = tick_rx.clone();
-            tokio::spawn(async move {
-                let mut event = [b' '; EVENT_LEN];
-                event[EVENT_LEN - 1] = b'\n';
-                while ticks.changed().await.is_ok() {
-                    let stamp = *ticks.borrow_and_update();
-                    event[..8].copy_from_slice(&stamp.to_le_bytes());
-                    if socket.write_all(&event).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-
-    // Client: n connections, one reader task each.
+/// The readers: `n` connections to `addr`, each read by its own task, recording arrival minus
+/// the event's stamp. Returns the tasks and where their latencies land when they end.
+fn spawn_readers(
+    client: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    n: usize,
+    base: Instant,
+    duration: Duration,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<Mutex<Vec<u64>>>) {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let expected = duration.as_secs_f64() * RATE as f64;
-    let readers: Vec<_> = (0..n)
+    let readers = (0..n)
         .map(|_| {
             let latencies = latencies.clone();
             client.spawn(async move {
@@ -91,28 +69,105 @@ fn measure(n: usize, duration: Duration) -> Vec<u64> {
             })
         })
         .collect();
-    server.block_on(accept).expect("accepted");
+    (readers, latencies)
+}
 
-    // The ticker, on its own thread (a fixed timetable; tokio's timer ticks in milliseconds).
+/// Calls `send(stamp)` on a fixed timetable, RATE times a second for `duration`, from this OS
+/// thread (tokio's timer ticks in milliseconds).
+fn timetable(base: Instant, duration: Duration, mut send: impl FnMut(u64)) {
     let period = Duration::from_micros(1_000_000 / RATE);
     let started = Instant::now();
     let mut next = started + period;
     while next < started + duration {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        let stamp = base.elapsed().as_micros() as u64;
-        tick_tx.send_replace(stamp);
+        send(base.elapsed().as_micros() as u64);
         next += period;
     }
-    // Let the last event arrive, then close the server side so every reader ends.
+    // Let the last event arrive before the caller closes the server side.
     std::thread::sleep(Duration::from_millis(200));
-    drop(tick_tx);
-    server.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// One event, stamped.
+fn event(stamp: u64) -> [u8; EVENT_LEN] {
+    let mut event = [b' '; EVENT_LEN];
+    event[EVENT_LEN - 1] = b'\n';
+    event[..8].copy_from_slice(&stamp.to_le_bytes());
+    event
+}
+
+/// Waits for the readers (they end when the server side closes) and sorts their latencies.
+fn collect(
+    client: &tokio::runtime::Runtime,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    latencies: &Mutex<Vec<u64>>,
+) -> Vec<u64> {
     for reader in readers {
         client.block_on(reader).expect("reader");
     }
     let mut all = std::mem::take(&mut *latencies.lock().expect("latencies"));
     all.sort_unstable();
     all
+}
+
+/// Latencies in microseconds of every (event, connection) pair, for `n` connections each
+/// served by its own task (as hyper serves each connection), woken through a `watch` channel.
+fn measure_tasks(n: usize, duration: Duration) -> Vec<u64> {
+    let server = runtime();
+    let client = runtime();
+    let base = Instant::now();
+    let listener = server
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tick_tx, tick_rx) = watch::channel(0u64);
+    let accept = server.spawn(async move {
+        for _ in 0..n {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            socket.set_nodelay(true).expect("nodelay");
+            let mut ticks = tick_rx.clone();
+            tokio::spawn(async move {
+                while ticks.changed().await.is_ok() {
+                    let stamp = *ticks.borrow_and_update();
+                    if socket.write_all(&event(stamp)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let (readers, latencies) = spawn_readers(&client, addr, n, base, duration);
+    server.block_on(accept).expect("accepted");
+    timetable(base, duration, |stamp| {
+        tick_tx.send_replace(stamp);
+    });
+    drop(tick_tx);
+    server.shutdown_timeout(Duration::from_secs(1));
+    collect(&client, readers, &latencies)
+}
+
+/// The same with no task per connection: one OS thread writes the event to every socket in
+/// turn (blocking writes), the cheapest way to send it.
+fn measure_one_loop(n: usize, duration: Duration) -> Vec<u64> {
+    let client = runtime();
+    let base = Instant::now();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (readers, latencies) = spawn_readers(&client, addr, n, base, duration);
+    let mut sockets: Vec<std::net::TcpStream> = (0..n)
+        .map(|_| {
+            let (socket, _) = listener.accept().expect("accept");
+            socket.set_nodelay(true).expect("nodelay");
+            socket
+        })
+        .collect();
+    timetable(base, duration, |stamp| {
+        let event = event(stamp);
+        for socket in &mut sockets {
+            socket.write_all(&event).expect("write");
+        }
+    });
+    drop(sockets);
+    collect(&client, readers, &latencies)
 }
 
 fn quantile(sorted: &[u64], q: f64) -> f64 {
@@ -142,27 +197,33 @@ fn main() {
     };
     let mut json = Vec::new();
     println!(
-        "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "connections", "events", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
+        "{:<16} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "sender", "connections", "events", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
     );
     // 1,000 connections need ~2,000 descriptors; the smoke run stays under the usual 1,024.
     let sizes: &[usize] = if bench { &[1, 100, 1000] } else { &[1, 100] };
-    for &n in sizes {
-        let lat = measure(n, duration);
-        let (p50, p99, p999, max) = (
-            quantile(&lat, 0.5),
-            quantile(&lat, 0.99),
-            quantile(&lat, 0.999),
-            quantile(&lat, 1.0),
-        );
-        println!(
-            "{n:<12} {:>9} {p50:>9.3} {p99:>9.3} {p999:>9.3} {max:>9.3}",
-            lat.len()
-        );
-        json.push(format!(
-            r#"{{"connections":{n},"events":{},"p50_ms":{p50:.3},"p99_ms":{p99:.3},"p999_ms":{p999:.3},"max_ms":{max:.3}}}"#,
-            lat.len()
-        ));
+    let senders: [(&str, fn(usize, Duration) -> Vec<u64>); 2] = [
+        ("task-per-conn", measure_tasks),
+        ("one-loop", measure_one_loop),
+    ];
+    for (sender, measure) in senders {
+        for &n in sizes {
+            let lat = measure(n, duration);
+            let (p50, p99, p999, max) = (
+                quantile(&lat, 0.5),
+                quantile(&lat, 0.99),
+                quantile(&lat, 0.999),
+                quantile(&lat, 1.0),
+            );
+            println!(
+                "{sender:<16} {n:<12} {:>9} {p50:>9.3} {p99:>9.3} {p999:>9.3} {max:>9.3}",
+                lat.len()
+            );
+            json.push(format!(
+                r#"{{"sender":"{sender}","connections":{n},"events":{},"p50_ms":{p50:.3},"p99_ms":{p99:.3},"p999_ms":{p999:.3},"max_ms":{max:.3}}}"#,
+                lat.len()
+            ));
+        }
     }
     if let Some(path) = value("--json") {
         let mut file = std::fs::File::create(&path).expect("json file");

@@ -158,7 +158,7 @@ for label, ours, base in rows:
     b = bare[base]["ops_per_sec"]
     print(f'   {label:<48} {s["ops_per_sec"]:>9.0f} / {b:>7.0f} = {s["ops_per_sec"] / b:5.2f}x'
           f'  (p99 {s["latency_ms"]["p99"]:.3f} ms)')
-fanout = {f["connections"]: f for f in (load("bare-fanout") or [])}
+fanout = {f["connections"]: f for f in (load("bare-fanout") or []) if f["sender"] == "task-per-conn"}
 print("\n== poke latency against the bare fan-out (same sitting; p99 ms)")
 for mode in ("durable", "test"):
     for n in (1, 100, 1000):
