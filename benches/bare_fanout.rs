@@ -170,6 +170,9 @@ fn measure_one_loop(n: usize, duration: Duration) -> Vec<u64> {
     collect(&client, readers, &latencies)
 }
 
+/// One way of sending: connections and duration in, sorted latencies out.
+type Measure = fn(usize, Duration) -> Vec<u64>;
+
 fn quantile(sorted: &[u64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -202,7 +205,7 @@ fn main() {
     );
     // 1,000 connections need ~2,000 descriptors; the smoke run stays under the usual 1,024.
     let sizes: &[usize] = if bench { &[1, 100, 1000] } else { &[1, 100] };
-    let senders: [(&str, fn(usize, Duration) -> Vec<u64>); 2] = [
+    let senders: [(&str, Measure); 2] = [
         ("task-per-conn", measure_tasks),
         ("one-loop", measure_one_loop),
     ];
