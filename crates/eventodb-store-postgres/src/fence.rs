@@ -65,19 +65,28 @@ pub(crate) fn split<'r, T>(
     mut convert: impl FnMut(&Row) -> Result<T, tokio_postgres::Error>,
 ) -> Result<Split<T>, tokio_postgres::Error> {
     let mut settled = Vec::new();
+    let held_back = take_settled(rows, settled_col, xid_col, |row| {
+        settled.push(convert(row)?);
+        Ok(())
+    })?;
+    Ok(Split { settled, held_back })
+}
+
+/// Hands `take` each row of `rows` up to the first unsettled one; returns that row's xid, if
+/// one was held back.
+fn take_settled<'r>(
+    rows: impl IntoIterator<Item = &'r Row>,
+    settled_col: usize,
+    xid_col: usize,
+    mut take: impl FnMut(&Row) -> Result<(), tokio_postgres::Error>,
+) -> Result<Option<String>, tokio_postgres::Error> {
     for row in rows {
         if !row.try_get::<_, bool>(settled_col)? {
-            return Ok(Split {
-                settled,
-                held_back: Some(row.try_get(xid_col)?),
-            });
+            return Ok(Some(row.try_get(xid_col)?));
         }
-        settled.push(convert(row)?);
+        take(row)?;
     }
-    Ok(Split {
-        settled,
-        held_back: None,
-    })
+    Ok(None)
 }
 
 /// A fenced category read (see the module documentation).
@@ -130,15 +139,11 @@ pub(crate) async fn read_category_into(
             params.push(&remaining);
         }
         let rows = conn.query(sql, &params).await?;
-        let mut held_back = None;
         let mut last = None;
-        for row in &rows {
-            if !row.try_get::<_, bool>(SETTLED)? {
-                held_back = Some(row.try_get::<_, String>(XID)?);
-                break;
-            }
+        let held_back = take_settled(&rows, SETTLED, XID, |row| {
             last = Some(out.take(row)?);
-        }
+            Ok(())
+        })?;
         let Some(xid) = held_back else {
             return Ok(());
         };
