@@ -15,7 +15,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -40,6 +40,10 @@ struct State {
     phase: Phase,
     /// When the connection is closed if nothing changes; meaningful when `in_flight == 0`.
     deadline: Instant,
+    /// The socket's reader, parked while a request was in flight: woken when the last
+    /// response finishes so that it starts the idle timer (hyper may already be waiting on
+    /// the socket for the next request and would not otherwise look again).
+    parked: Option<Waker>,
 }
 
 /// The deadlines of one connection, shared by its socket and its requests.
@@ -60,6 +64,7 @@ impl Deadlines {
                 in_flight: 0,
                 phase: Phase::Head,
                 deadline: Instant::now() + header,
+                parked: None,
             }),
         })
     }
@@ -87,10 +92,20 @@ impl Deadlines {
         }
     }
 
-    /// The deadline the socket should wait for, or `None` while a request is in flight.
-    fn current(&self) -> Option<(Instant, Phase)> {
-        let state = self.state();
-        (state.in_flight == 0).then_some((state.deadline, state.phase))
+    /// The deadline the socket should wait for, or `None` while a request is in flight (then
+    /// `waker` is woken when the last response finishes).
+    fn current(&self, waker: Option<&Waker>) -> Option<(Instant, Phase)> {
+        let mut state = self.state();
+        if state.in_flight == 0 {
+            return Some((state.deadline, state.phase));
+        }
+        if let Some(waker) = waker {
+            match &mut state.parked {
+                Some(parked) => parked.clone_from(waker),
+                None => state.parked = Some(waker.clone()),
+            }
+        }
+        None
     }
 }
 
@@ -101,11 +116,18 @@ pub(crate) struct InFlight(Arc<Deadlines>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         let deadlines = &self.0;
-        let mut state = deadlines.state();
-        state.in_flight = state.in_flight.saturating_sub(1);
-        if state.in_flight == 0 {
+        let parked = {
+            let mut state = deadlines.state();
+            state.in_flight = state.in_flight.saturating_sub(1);
+            if state.in_flight != 0 {
+                return;
+            }
             state.phase = Phase::Idle;
             state.deadline = Instant::now() + deadlines.idle;
+            state.parked.take()
+        };
+        if let Some(waker) = parked {
+            waker.wake();
         }
     }
 }
@@ -158,7 +180,7 @@ impl TimedIo {
     /// Wraps an accepted connection.
     pub(crate) fn new(stream: TcpStream, deadlines: Arc<Deadlines>) -> Self {
         let first = deadlines
-            .current()
+            .current(None)
             .map_or_else(Instant::now, |(deadline, _)| deadline);
         Self {
             stream,
@@ -186,7 +208,7 @@ impl AsyncRead for TimedIo {
             }
             ready => return ready,
         }
-        let Some((deadline, phase)) = this.deadlines.current() else {
+        let Some((deadline, phase)) = this.deadlines.current(Some(cx.waker())) else {
             return Poll::Pending;
         };
         if this.sleep.deadline() != deadline {
@@ -234,5 +256,41 @@ impl AsyncWrite for TimedIo {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::Wake;
+
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// hyper may wait on the socket while a response is still being written and not look
+    /// again once it is done; the last finished response must wake that reader so that it
+    /// starts the idle timer (a lost wake-up kept idle connections open for ever).
+    #[tokio::test]
+    async fn the_last_finished_response_wakes_a_parked_reader() {
+        let deadlines = Deadlines::new(Duration::from_secs(1), Duration::from_secs(3));
+        let first = deadlines.request_started();
+        let second = deadlines.request_started();
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        assert!(deadlines.current(Some(&waker)).is_none());
+
+        drop(first);
+        assert!(!flag.0.load(Ordering::SeqCst), "a response is still open");
+        drop(second);
+        assert!(flag.0.load(Ordering::SeqCst), "the reader was not woken");
+        let (deadline, phase) = deadlines.current(None).expect("idle");
+        assert_eq!(phase, Phase::Idle);
+        assert!(deadline > Instant::now() + Duration::from_secs(2));
     }
 }
