@@ -9,6 +9,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use eventodb_protocol::consumer_group::{group_hash, ConsumerGroup};
 use eventodb_protocol::json::compact;
 use eventodb_protocol::message::encode_page;
+use eventodb_protocol::time::write_rfc3339;
 use eventodb_protocol::Message;
 
 fn page(n: usize) -> Vec<Message> {
@@ -45,6 +46,15 @@ fn benches(c: &mut Criterion) {
         r#"{ "sku" : "B-12", "qty" : 2, "tags" : [ "a", "b" ], "nested" : { "x" : 1.5 } }"#;
     c.bench_function("compact a payload with white space", |b| {
         b.iter(|| compact(black_box(spaced)).len())
+    });
+    c.bench_function("format 100 message times", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(2800);
+            for i in 0..100 {
+                write_rfc3339(&mut out, black_box(1_740_903_331_512_345 + i * 7_000_013));
+            }
+            out
+        })
     });
     c.bench_function("compact an already compact payload", |b| {
         b.iter(|| compact(black_box(r#"{"sku":"B-12","qty":2}"#)).len())

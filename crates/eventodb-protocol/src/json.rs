@@ -11,53 +11,69 @@ use serde_json::value::RawValue;
 use crate::stream_name::category;
 
 /// Removes insignificant white space from valid JSON text; borrows when there is none.
+///
+/// Works on bytes: every byte it looks at (quote, backslash, white space) is ASCII, and the
+/// bytes of a multi-byte UTF-8 character are all >= 0x80, so removing white space keeps the
+/// text valid UTF-8. PostgreSQL's `jsonb` text always has spaces, so this runs for every
+/// message read there.
 pub fn compact(raw: &str) -> Cow<'_, str> {
     let bytes = raw.as_bytes();
-    let needs_work = {
-        let mut in_string = false;
-        let mut escaped = false;
-        bytes.iter().any(|&b| {
-            if in_string {
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    in_string = false;
-                }
-                false
-            } else if b == b'"' {
-                in_string = true;
-                false
-            } else {
-                matches!(b, b' ' | b'\n' | b'\r' | b'\t')
-            }
-        })
-    };
-    if !needs_work {
+    let Some(first) = first_insignificant_space(bytes, 0) else {
         return Cow::Borrowed(raw);
-    }
-    let mut out = String::with_capacity(raw.len());
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(&bytes[..first]);
     let mut in_string = false;
     let mut escaped = false;
-    for c in raw.chars() {
+    for &b in &bytes[first..] {
         if in_string {
-            out.push(c);
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_string = false;
             }
-        } else if c == '"' {
+        } else if b == b'"' {
             in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
-            out.push(c);
+        } else if is_space(b) {
+            continue;
         }
+        out.push(b);
     }
-    Cow::Owned(out)
+    match String::from_utf8(out) {
+        Ok(text) => Cow::Owned(text),
+        // Unreachable (see above); the input is still correct JSON.
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first white-space byte outside a string at or after `from` (which must
+/// not lie inside a string).
+fn first_insignificant_space(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b if is_space(b) => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// True when JSON text holds the escape `\u0000` (a NUL character) in a string or key.
@@ -156,29 +172,44 @@ fn same_raw(a: &RawValue, b: &RawValue) -> bool {
     }
 }
 
+/// For each byte, the escape it needs inside a JSON string: `0` none, `b'u'` the form
+/// `\u00XX`, otherwise the letter after the backslash.
+static ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
 /// Appends `s` as a JSON string literal.
 pub fn write_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape: Option<&str> = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPES[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        // Escaped bytes are ASCII, so `start..i` is a run of whole characters.
         out.push_str(&s[start..i]);
-        match escape {
-            Some(e) => out.push_str(e),
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
+        out.push('\\');
+        if escape == b'u' {
+            out.push_str("u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push(char::from(escape));
         }
         start = i + 1;
     }
@@ -197,6 +228,18 @@ mod tests {
             compact("{ \"a b\" : [ 1 , \"x \\\" y\" ],\n\t\"c\": 12345678901234567890 }"),
             r#"{"a b":[1,"x \" y"],"c":12345678901234567890}"#
         );
+        // PostgreSQL's jsonb text; strings with escaped quotes and backslashes before a quote;
+        // multi-byte characters next to the cuts.
+        assert_eq!(
+            compact(r#"{"n": 1, "s": "a, b", "é": ["ü", {"k": "\\"}], "q": "\\\" x"}"#),
+            r#"{"n":1,"s":"a, b","é":["ü",{"k":"\\"}],"q":"\\\" x"}"#
+        );
+        assert_eq!(compact(" [ ] "), "[]");
+        assert_eq!(compact("\"é \" "), "\"é \"");
+        for text in [r#"{"a": [1, 2.5, "x y", null, true]}"#, r#""é \\""#] {
+            let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(compact(text), parsed.to_string());
+        }
     }
 
     #[test]
@@ -219,6 +262,11 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, "a\"b\\c\nd\u{1}é");
+        for text in ["", "plain", "\u{7f}\u{1f}\t\r", "ü\"€\\"] {
+            let mut out = String::new();
+            write_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap());
+        }
     }
 
     #[test]
