@@ -274,7 +274,7 @@ impl State {
                     messages.push(row);
                 }
             }
-            let page = split(messages.iter().copied(), 4, 5, |row| {
+            let page = split(messages.iter().copied(), 4, |row| {
                 Ok(Change {
                     stream_name: row.try_get(1)?,
                     position: row.try_get(2)?,

@@ -21,8 +21,9 @@
 //! that continues after its last returned position misses nothing. Rows of adopted
 //! namespaces (written by EventoDB Go) have xid 0 and are always visible.
 //!
-//! Readers select the comparison as a column (`settled`) rather than filter on it, and stop
-//! at the first unsettled row: the same prefix, but they learn that rows are held back.
+//! Readers select the comparison as a column (NULL when settled, else the xid) rather than
+//! filter on it, and stop at the first unsettled row: the same prefix, but they learn that
+//! rows are held back.
 //! xmin is cluster-wide: any transaction that holds a transaction id (even in another
 //! database) holds back rows committed after it started, until it ends. Category reads
 //! therefore wait (server-side, bounded by [`FENCE_WAIT`]) for the blocking transactions to
@@ -43,10 +44,8 @@ use crate::rows::Sink;
 /// How long a category read waits for transactions holding rows back.
 pub(crate) const FENCE_WAIT: Duration = Duration::from_millis(500);
 
-/// Index of the `settled` column after the eight message columns.
-const SETTLED: usize = 8;
-/// Index of the `xid::text` column.
-const XID: usize = 9;
+/// Index of the fence column after the eight message columns.
+const HELD_BACK: usize = 8;
 
 /// What a page of fenced rows holds: the settled prefix and, when a row was held back, the
 /// transaction id (as text) to wait for.
@@ -57,15 +56,15 @@ pub(crate) struct Split<T> {
     pub(crate) held_back: Option<String>,
 }
 
-/// Splits `rows` at the first unsettled one; `settled_col`/`xid_col` locate the fence columns.
+/// Splits `rows` at the first unsettled one; `fence_col` locates the fence column (NULL when
+/// settled, else the row's xid).
 pub(crate) fn split<'r, T>(
     rows: impl IntoIterator<Item = &'r Row>,
-    settled_col: usize,
-    xid_col: usize,
+    fence_col: usize,
     mut convert: impl FnMut(&Row) -> Result<T, tokio_postgres::Error>,
 ) -> Result<Split<T>, tokio_postgres::Error> {
     let mut settled = Vec::new();
-    let held_back = take_settled(rows, settled_col, xid_col, |row| {
+    let held_back = take_settled(rows, fence_col, |row| {
         settled.push(convert(row)?);
         Ok(())
     })?;
@@ -76,13 +75,12 @@ pub(crate) fn split<'r, T>(
 /// one was held back.
 fn take_settled<'r>(
     rows: impl IntoIterator<Item = &'r Row>,
-    settled_col: usize,
-    xid_col: usize,
+    fence_col: usize,
     mut take: impl FnMut(&Row) -> Result<(), tokio_postgres::Error>,
 ) -> Result<Option<String>, tokio_postgres::Error> {
     for row in rows {
-        if !row.try_get::<_, bool>(settled_col)? {
-            return Ok(Some(row.try_get(xid_col)?));
+        if let Some(xid) = row.try_get::<_, Option<String>>(fence_col)? {
+            return Ok(Some(xid));
         }
         take(row)?;
     }
@@ -140,7 +138,7 @@ pub(crate) async fn read_category_into(
         }
         let rows = conn.query(sql, &params).await?;
         let mut last = None;
-        let held_back = take_settled(&rows, SETTLED, XID, |row| {
+        let held_back = take_settled(&rows, HELD_BACK, |row| {
             last = Some(out.take(row)?);
             Ok(())
         })?;

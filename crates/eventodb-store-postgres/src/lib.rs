@@ -15,6 +15,7 @@
 
 mod append;
 mod batch;
+mod columns;
 mod config;
 mod conn;
 mod error;

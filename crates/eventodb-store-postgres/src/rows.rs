@@ -5,6 +5,8 @@ use eventodb_protocol::message::{MessageRef, PageEncoder};
 use eventodb_protocol::Message;
 use tokio_postgres::Row;
 
+use crate::columns::{IdColumn, TimeColumn};
+
 /// Where the rows of a read go: a list of [`Message`]s, or a JSON page written from the
 /// row's own text (no copy of each field first).
 pub(crate) trait Sink {
@@ -55,15 +57,17 @@ impl Sink for Page {
         let data = data.map(compact);
         let metadata = metadata.map(compact);
         let global_position = row.try_get(4)?;
+        let id: IdColumn = row.try_get(0)?;
+        let mut id_text = [0u8; 36];
         self.encoder.push(MessageRef {
-            id: row.try_get(0)?,
+            id: id.as_str(&mut id_text),
             stream_name: row.try_get(1)?,
             message_type: row.try_get(2)?,
             position: row.try_get(3)?,
             global_position,
             data: data.as_deref().unwrap_or("null"),
             metadata: metadata.as_deref(),
-            time: row.try_get(7)?,
+            time: row.try_get::<_, TimeColumn>(7)?.0,
         });
         self.count += 1;
         Ok(global_position)
@@ -79,14 +83,14 @@ pub(crate) fn message(row: &Row) -> Result<Message, tokio_postgres::Error> {
     let data: Option<String> = row.try_get(5)?;
     let metadata: Option<String> = row.try_get(6)?;
     Ok(Message {
-        id: row.try_get(0)?,
+        id: row.try_get::<_, IdColumn>(0)?.into_string(),
         stream_name: row.try_get(1)?,
         message_type: row.try_get(2)?,
         position: row.try_get(3)?,
         global_position: row.try_get(4)?,
         data: data.map_or_else(|| "null".to_owned(), compact_owned),
         metadata: metadata.map(compact_owned),
-        time: row.try_get(7)?,
+        time: row.try_get::<_, TimeColumn>(7)?.0,
     })
 }
 
