@@ -8,9 +8,12 @@
 //! ```
 //!
 //! The "client" (a tokio runtime of two workers, standing for the generator) reads N
-//! connections, each in its own task, and records per event and connection arrival minus the
-//! event's stamp. The "server" sends a stamped 64-byte event to every connection 20 times a
-//! second, two ways: `task-per-conn`, a second runtime of two workers with one task per
+//! connections, each in its own task, and records per event and connection its arrival. The
+//! "server" sends a stamped 64-byte event 20 times a second: first an acknowledgement on one
+//! more connection (standing for the write's response, which a server can send before any
+//! poke), then the event to every connection. Latency is measured two ways, as `eventodb bench
+//! subscribe` does: from the stamp (the send) and from the acknowledgement's arrival at the
+//! client (0 when the event came first). The fan-out is sent two ways: `task-per-conn`, a second runtime of two workers with one task per
 //! connection woken through a `watch` channel (as hyper serves each connection), and
 //! `one-loop`, one OS thread writing to every socket in turn (the cheapest way to send it).
 //! Both sides share the machine's cores, as in the real measurement. Without `--bench` (as under
@@ -40,36 +43,52 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// The readers: `n` connections to `addr`, each read by its own task, recording arrival minus
-/// the event's stamp. Returns the tasks and where their latencies land when they end.
+/// (stamp, arrival) pairs in microseconds since the run's base.
+type Arrivals = Arc<Mutex<Vec<(u64, u64)>>>;
+
+/// The readers: `n` connections to `addr`, each read by its own task, recording each event's
+/// stamp and arrival; `ack` is read the same way. Returns the tasks and where the event and
+/// acknowledgement arrivals land when they end.
 fn spawn_readers(
     client: &tokio::runtime::Runtime,
     addr: std::net::SocketAddr,
+    ack: std::net::SocketAddr,
     n: usize,
     base: Instant,
     duration: Duration,
-) -> (Vec<tokio::task::JoinHandle<()>>, Arc<Mutex<Vec<u64>>>) {
-    let latencies = Arc::new(Mutex::new(Vec::new()));
+) -> (Vec<tokio::task::JoinHandle<()>>, Arrivals, Arrivals) {
+    let arrivals: Arrivals = Arc::default();
+    let acks: Arrivals = Arc::default();
     let expected = duration.as_secs_f64() * RATE as f64;
-    let readers = (0..n)
-        .map(|_| {
-            let latencies = latencies.clone();
-            client.spawn(async move {
-                let mut socket = TcpStream::connect(addr).await.expect("connect");
-                socket.set_nodelay(true).expect("nodelay");
-                let mut mine = Vec::with_capacity(expected as usize + 1);
-                let mut event = [0u8; EVENT_LEN];
-                while socket.read_exact(&mut event).await.is_ok() {
-                    let now = base.elapsed().as_micros() as u64;
-                    let mut stamp = [0u8; 8];
-                    stamp.copy_from_slice(&event[..8]);
-                    mine.push(now.saturating_sub(u64::from_le_bytes(stamp)));
-                }
-                latencies.lock().expect("latencies").extend(mine);
-            })
-        })
-        .collect();
-    (readers, latencies)
+    let read = move |addr, into: Arrivals| async move {
+        let mut socket = TcpStream::connect(addr).await.expect("connect");
+        socket.set_nodelay(true).expect("nodelay");
+        let mut mine = Vec::with_capacity(expected as usize + 1);
+        let mut event = [0u8; EVENT_LEN];
+        while socket.read_exact(&mut event).await.is_ok() {
+            let now = base.elapsed().as_micros() as u64;
+            let mut stamp = [0u8; 8];
+            stamp.copy_from_slice(&event[..8]);
+            mine.push((u64::from_le_bytes(stamp), now));
+        }
+        into.lock().expect("arrivals").extend(mine);
+    };
+    let mut readers = vec![client.spawn(read(ack, acks.clone()))];
+    readers.extend((0..n).map(|_| client.spawn(read(addr, arrivals.clone()))));
+    (readers, arrivals, acks)
+}
+
+/// The acknowledgement's side of the server: a listener and, once connected, its socket.
+fn ack_listener() -> (std::net::TcpListener, std::net::SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind ack");
+    let addr = listener.local_addr().expect("ack addr");
+    (listener, addr)
+}
+
+fn accept_ack(listener: &std::net::TcpListener) -> std::net::TcpStream {
+    let (socket, _) = listener.accept().expect("accept ack");
+    socket.set_nodelay(true).expect("nodelay");
+    socket
 }
 
 /// Calls `send(stamp)` on a fixed timetable, RATE times a second for `duration`, from this OS
@@ -95,23 +114,46 @@ fn event(stamp: u64) -> [u8; EVENT_LEN] {
     event
 }
 
+/// Sorted latencies in microseconds of every (event, connection) pair: from the send, and
+/// from the acknowledgement's arrival.
+struct Latencies {
+    from_send: Vec<u64>,
+    from_ack: Vec<u64>,
+}
+
 /// Waits for the readers (they end when the server side closes) and sorts their latencies.
 fn collect(
     client: &tokio::runtime::Runtime,
     readers: Vec<tokio::task::JoinHandle<()>>,
-    latencies: &Mutex<Vec<u64>>,
-) -> Vec<u64> {
+    arrivals: &Mutex<Vec<(u64, u64)>>,
+    acks: &Mutex<Vec<(u64, u64)>>,
+) -> Latencies {
     for reader in readers {
         client.block_on(reader).expect("reader");
     }
-    let mut all = std::mem::take(&mut *latencies.lock().expect("latencies"));
-    all.sort_unstable();
-    all
+    let acked: std::collections::HashMap<u64, u64> =
+        acks.lock().expect("acks").iter().copied().collect();
+    let arrivals = std::mem::take(&mut *arrivals.lock().expect("arrivals"));
+    let mut from_send: Vec<u64> = arrivals
+        .iter()
+        .map(|&(stamp, at)| at.saturating_sub(stamp))
+        .collect();
+    let mut from_ack: Vec<u64> = arrivals
+        .iter()
+        .filter_map(|&(stamp, at)| acked.get(&stamp).map(|&ack| at.saturating_sub(ack)))
+        .collect();
+    from_send.sort_unstable();
+    from_ack.sort_unstable();
+    Latencies {
+        from_send,
+        from_ack,
+    }
 }
 
-/// Latencies in microseconds of every (event, connection) pair, for `n` connections each
-/// served by its own task (as hyper serves each connection), woken through a `watch` channel.
-fn measure_tasks(n: usize, duration: Duration) -> Vec<u64> {
+/// Latencies of every (event, connection) pair, for `n` connections each served by its own
+/// task (as hyper serves each connection), woken through a `watch` channel after the
+/// acknowledgement is written.
+fn measure_tasks(n: usize, duration: Duration) -> Latencies {
     let server = runtime();
     let client = runtime();
     let base = Instant::now();
@@ -135,24 +177,31 @@ fn measure_tasks(n: usize, duration: Duration) -> Vec<u64> {
             });
         }
     });
-    let (readers, latencies) = spawn_readers(&client, addr, n, base, duration);
+    let (ack_listener, ack_addr) = ack_listener();
+    let (readers, arrivals, acks) = spawn_readers(&client, addr, ack_addr, n, base, duration);
     server.block_on(accept).expect("accepted");
+    let mut ack = accept_ack(&ack_listener);
     timetable(base, duration, |stamp| {
+        ack.write_all(&event(stamp)).expect("ack");
         tick_tx.send_replace(stamp);
     });
     drop(tick_tx);
+    drop(ack);
     server.shutdown_timeout(Duration::from_secs(1));
-    collect(&client, readers, &latencies)
+    collect(&client, readers, &arrivals, &acks)
 }
 
-/// The same with no task per connection: one OS thread writes the event to every socket in
-/// turn (blocking writes), the cheapest way to send it.
-fn measure_one_loop(n: usize, duration: Duration) -> Vec<u64> {
+/// The same with no task per connection: one OS thread writes the acknowledgement and then the
+/// event to every socket in turn (blocking writes), the cheapest way to send it.
+fn measure_one_loop(n: usize, duration: Duration) -> Latencies {
     let client = runtime();
     let base = Instant::now();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let (readers, latencies) = spawn_readers(&client, addr, n, base, duration);
+    let (ack_listener, ack_addr) = ack_listener();
+    let (readers, arrivals, acks) = spawn_readers(&client, addr, ack_addr, n, base, duration);
+    // Accept the readers first: their connections queue on a listener nobody accepts from
+    // otherwise, and an overflowing accept queue can lose one for good (it never sends).
     let mut sockets: Vec<std::net::TcpStream> = (0..n)
         .map(|_| {
             let (socket, _) = listener.accept().expect("accept");
@@ -160,18 +209,21 @@ fn measure_one_loop(n: usize, duration: Duration) -> Vec<u64> {
             socket
         })
         .collect();
+    let mut ack = accept_ack(&ack_listener);
     timetable(base, duration, |stamp| {
         let event = event(stamp);
+        ack.write_all(&event).expect("ack");
         for socket in &mut sockets {
             socket.write_all(&event).expect("write");
         }
     });
     drop(sockets);
-    collect(&client, readers, &latencies)
+    drop(ack);
+    collect(&client, readers, &arrivals, &acks)
 }
 
 /// One way of sending: connections and duration in, sorted latencies out.
-type Measure = fn(usize, Duration) -> Vec<u64>;
+type Measure = fn(usize, Duration) -> Latencies;
 
 fn quantile(sorted: &[u64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -200,8 +252,16 @@ fn main() {
     };
     let mut json = Vec::new();
     println!(
-        "{:<16} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "sender", "connections", "events", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
+        "{:<16} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>13} {:>13}",
+        "sender",
+        "connections",
+        "events",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "ack: p50 ms",
+        "ack: p99 ms"
     );
     // 1,000 connections need ~2,000 descriptors; the smoke run stays under the usual 1,024.
     let sizes: &[usize] = if bench { &[1, 100, 1000] } else { &[1, 100] };
@@ -211,7 +271,12 @@ fn main() {
     ];
     for (sender, measure) in senders {
         for &n in sizes {
-            let lat = measure(n, duration);
+            let Latencies {
+                from_send,
+                from_ack,
+            } = measure(n, duration);
+            let lat = from_send;
+            let (ack50, ack99) = (quantile(&from_ack, 0.5), quantile(&from_ack, 0.99));
             let (p50, p99, p999, max) = (
                 quantile(&lat, 0.5),
                 quantile(&lat, 0.99),
@@ -219,11 +284,11 @@ fn main() {
                 quantile(&lat, 1.0),
             );
             println!(
-                "{sender:<16} {n:<12} {:>9} {p50:>9.3} {p99:>9.3} {p999:>9.3} {max:>9.3}",
+                "{sender:<16} {n:<12} {:>9} {p50:>9.3} {p99:>9.3} {p999:>9.3} {max:>9.3} {ack50:>13.3} {ack99:>13.3}",
                 lat.len()
             );
             json.push(format!(
-                r#"{{"sender":"{sender}","connections":{n},"events":{},"p50_ms":{p50:.3},"p99_ms":{p99:.3},"p999_ms":{p999:.3},"max_ms":{max:.3}}}"#,
+                r#"{{"sender":"{sender}","connections":{n},"events":{},"p50_ms":{p50:.3},"p99_ms":{p99:.3},"p999_ms":{p999:.3},"max_ms":{max:.3},"from_ack_p50_ms":{ack50:.3},"from_ack_p99_ms":{ack99:.3}}}"#,
                 lat.len()
             ));
         }

@@ -167,7 +167,8 @@ for mode in ("durable", "test"):
             continue
         s = r["steps"][0]
         ack, send, floor = s["latency_ms"]["p99"], s["poke_latency_from_send_ms"]["p99"], fanout[n]["p99_ms"]
+        floor_ack = fanout[n].get("from_ack_p99_ms", float("nan"))
         print(f'   {mode:<8} {n:>5} subscribers: from ack {ack:7.3f}, from request {send:7.3f}; '
-              f'bare {floor:7.3f} -> from request / bare = {send / floor:5.2f}x')
+              f'bare from ack {floor_ack:7.3f}, from send {floor:7.3f} -> from request / bare = {send / floor:5.2f}x')
 PY
 echo "JSON reports in $OUT"
