@@ -19,7 +19,9 @@
 //! finished, so q is either visible (and returned, if it matches the filters) or never will
 //! be. Hence the result is always a gap-free prefix of what will ever exist, and a reader
 //! that continues after its last returned position misses nothing. Rows of adopted
-//! namespaces (written by EventoDB Go) have xid 0 and are always visible.
+//! namespaces (written by EventoDB Go) and imported rows have xid 0 and are always settled;
+//! an import therefore waits for the appends in flight before it writes (see
+//! [`crate::import`]), so its rows never sit above an open append's.
 //!
 //! Readers select the comparison as a column (NULL when settled, else the xid) rather than
 //! filter on it, and stop at the first unsettled row: the same prefix, but they learn that

@@ -2,7 +2,10 @@
 //!
 //! A batch is one transaction that first takes the namespace's position lock (the one
 //! `reserve_positions` takes, see [`crate::fence`]) for its whole duration, so no append can
-//! draw a global position from the sequence while imported rows take theirs; before the
+//! draw a global position from the sequence while imported rows take theirs, and then the
+//! appends lock exclusively, so it waits for every append still in flight (schema version 8:
+//! otherwise its settled rows could sit above an open append's and readers would pass it);
+//! before the
 //! commit the sequence is moved to at least the largest imported position (never backwards).
 //! Imported rows get transaction id 0, like rows of adopted namespaces: below every
 //! snapshot's xmin, so fenced reads see them as soon as they commit. The change feed skips
@@ -20,7 +23,7 @@ use eventodb_protocol::stream_name::category;
 use eventodb_store::{check_batch, stream_position_taken, ImportRecord, StoreError, StoreResult};
 
 use crate::error::{classify, Kind};
-use crate::names::quote_ident;
+use crate::names::{quote_ident, quote_literal};
 use crate::registry;
 use crate::schema::migrate_namespace;
 
@@ -74,10 +77,14 @@ pub(crate) async fn import_batch(
     let s = quote_ident(&schema);
     let err = |e| failed(ns, e);
     let tx = client.transaction().await.map_err(err)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(1163284047, hashtext($1::text))",
-        &[&schema],
-    )
+    // The position lock, then the appends lock exclusively: every append that reserved
+    // positions before this batch has ended before its rows (settled at once, transaction id
+    // 0) can sit above theirs (schema version 8).
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock(1163284047, hashtext({schema})); \
+         SELECT pg_advisory_xact_lock(1163284048, hashtext({schema}))",
+        schema = quote_literal(&schema)
+    ))
     .await
     .map_err(err)?;
 

@@ -22,6 +22,7 @@ const NAMESPACE: &[&str] = &[
     include_str!("../../../sql/postgres/namespace/005_group_index.sql"),
     include_str!("../../../sql/postgres/namespace/006_append_batch_fewer_queries.sql"),
     include_str!("../../../sql/postgres/namespace/007_group_skip.sql"),
+    include_str!("../../../sql/postgres/namespace/008_imports_wait_for_appends.sql"),
 ];
 
 /// Advisory lock key (two-int form) serialising schema changes across processes.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::{raw, schema_of, Collect};
 use eventodb_pg_cluster::PgCluster;
-use eventodb_store::{CategoryRead, Store};
+use eventodb_store::{CategoryRead, ImportRecord, Store};
 use eventodb_store_postgres::{PostgresConfig, PostgresStore};
 use eventodb_store_tests::support::{message_id, new_namespace, write};
 use tokio_postgres::Client;
@@ -151,5 +151,85 @@ async fn readers_and_feed_never_skip_a_held_back_message() {
         published, all,
         "the feed published each message once, in order"
     );
+    store.close().await;
+}
+
+/// True once a session of this database waits for the appends lock an import takes.
+async fn import_waits_for_appends(admin: &Client) -> bool {
+    admin
+        .query_one(
+            "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' \
+             AND classid = 1163284048 AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Imported rows are settled at once (transaction id 0). An import that committed them above
+/// the position of an append still in flight would let a reader following the namespace pass
+/// that append for ever; the import therefore waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_wait_for_appends_in_flight() {
+    let url = PgCluster::shared().fresh_database();
+    let store = Arc::new(
+        PostgresStore::connect(PostgresConfig::new(&url))
+            .await
+            .unwrap(),
+    );
+    let ns = new_namespace(&*store, "fenceimport").await;
+    let admin = raw(&url).await;
+    let schema = schema_of(&admin, &ns).await;
+    let (slow, g) = open_slow_write(&url, &schema, "slow-1").await;
+
+    let records: Vec<ImportRecord> = (0..3)
+        .map(|i| ImportRecord {
+            id: message_id(),
+            stream_name: "imported-1".to_owned(),
+            message_type: "Imported".to_owned(),
+            position: i,
+            global_position: g + 10 + i,
+            data: "{}".to_owned(),
+            metadata: None,
+            time: 1_740_903_330_000_000,
+        })
+        .collect();
+    let import = {
+        let (store, ns) = (store.clone(), ns.clone());
+        tokio::spawn(async move { store.import_batch(&ns, records).await })
+    };
+    // Until the import has either committed or is waiting for the append.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !import.is_finished() && !import_waits_for_appends(&admin).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import neither ran nor waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let mut follower = Follower {
+        ns: ns.clone(),
+        next: 1,
+        seen: Vec::new(),
+    };
+    follower.poll(&store).await;
+    assert!(
+        follower.seen.is_empty(),
+        "read past the open append at {g}: {:?}",
+        follower.seen
+    );
+
+    slow.batch_execute("COMMIT").await.unwrap();
+    import.await.unwrap().unwrap();
+    for _ in 0..20 {
+        if follower.seen.len() >= 4 {
+            break;
+        }
+        follower.poll(&store).await;
+    }
+    assert_eq!(follower.seen, vec![g, g + 10, g + 11, g + 12]);
     store.close().await;
 }
