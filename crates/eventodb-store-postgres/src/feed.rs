@@ -275,15 +275,27 @@ impl State {
                 }
             }
             let page = split(messages.iter().copied(), 4, |row| {
-                Ok(Change {
+                let imported: bool = row.try_get(5)?;
+                let change = Change {
                     stream_name: row.try_get(1)?,
                     position: row.try_get(2)?,
                     global_position: row.try_get(3)?,
-                })
+                };
+                Ok((imported, change))
             })?;
-            if let Some(last) = page.settled.last() {
+            if let Some((_, last)) = page.settled.last() {
+                // Past imported rows too, so they are scanned once, not at every look. They are
+                // settled, and no append can still be committing below them (an import waits
+                // for the appends in flight; see import.rs).
                 cursor.last = last.global_position;
-                self.sink.publish(&cursor.namespace, &page.settled);
+                let changes: Vec<Change> = page
+                    .settled
+                    .into_iter()
+                    .filter_map(|(imported, change)| (!imported).then_some(change))
+                    .collect();
+                if !changes.is_empty() {
+                    self.sink.publish(&cursor.namespace, &changes);
+                }
             }
             if page.held_back.is_some() {
                 return Ok(true);

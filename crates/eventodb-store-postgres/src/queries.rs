@@ -43,9 +43,10 @@ pub(crate) struct Queries {
     /// correlation and group size/member parameters of the filters present, then the limit.
     pub(crate) category: [ByLimit; 8],
     /// Change feed page: `$1` after this global position, `$2` limit, `$3` the messages
-    /// table's name. Rows with transaction id 0 (imported, or history of an adopted
-    /// namespace) are never published. Column 0 is the table's OID (a re-created namespace has a new one); one
-    /// row with NULL message columns when there is nothing new.
+    /// table's name. Column 0 is the table's OID (a re-created namespace has a new one), then
+    /// stream, position, global position, the fence column and whether the row has
+    /// transaction id 0 (imported, or history of an adopted namespace: passed over, never
+    /// published); one row with NULL message columns when there is nothing new.
     pub(crate) feed: String,
     /// The quoted name of the messages table.
     pub(crate) messages_table: String,
@@ -155,8 +156,9 @@ impl Queries {
             feed: format!(
                 "SELECT t.oid, m.* FROM (SELECT to_regclass($3::text)::oid::int8 AS oid) t \
                  LEFT JOIN LATERAL (SELECT stream_name::text, position, global_position, \
-                 {FENCE_COLUMN} FROM {s}.messages WHERE global_position > $1::int8 \
-                 AND xid <> '0'::xid8 ORDER BY global_position LIMIT $2::int8) m ON true"
+                 {FENCE_COLUMN}, xid = '0'::xid8 FROM {s}.messages \
+                 WHERE global_position > $1::int8 ORDER BY global_position LIMIT $2::int8) m \
+                 ON true"
             ),
             messages_table: format!("{s}.messages"),
             fenced_max: format!(

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::Collect;
 use eventodb_pg_cluster::PgCluster;
-use eventodb_store::{NewNamespace, Store, StoreError};
+use eventodb_store::{ImportRecord, NewNamespace, Store, StoreError};
 use eventodb_store_postgres::{NotifyMode, PostgresConfig, PostgresStore};
-use eventodb_store_tests::support::{append, category, msg, new_namespace, token_hash, write};
+use eventodb_store_tests::support::{
+    append, category, message_id, msg, new_namespace, token_hash, write,
+};
 
 async fn all_globals(store: &PostgresStore, ns: &str) -> Vec<i64> {
     store
@@ -197,6 +199,54 @@ async fn listen_mode_publishes_a_recreated_namespace_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_mode_publishes_a_recreated_namespace_again() {
     recreated_namespace_is_published_again(NotifyMode::Poll(Duration::from_millis(2)), 30).await;
+}
+
+/// An import into a namespace another store follows publishes nothing (more rows than one
+/// feed page), and the next write is published after it.
+async fn imported_rows_are_passed_over(notify: NotifyMode) {
+    let url = PgCluster::shared().fresh_database();
+    let a = PostgresStore::connect(PostgresConfig::new(&url))
+        .await
+        .unwrap();
+    let sink = Collect::shared();
+    let b = PostgresStore::connect(
+        PostgresConfig::new(&url)
+            .with_changes(sink.clone())
+            .with_notify(notify),
+    )
+    .await
+    .unwrap();
+    let ns = new_namespace(&a, "feedimport").await;
+    let (_, g1) = write(&a, &ns, "before-1").await;
+    assert_eq!(sink.wait_for(&ns, 1).await, [g1]);
+    let records = (0..1200)
+        .map(|i| ImportRecord {
+            id: message_id(),
+            stream_name: format!("imported-{}", i % 7),
+            message_type: "Imported".to_owned(),
+            position: i / 7,
+            global_position: g1 + 1 + i,
+            data: "{}".to_owned(),
+            metadata: None,
+            time: 1_740_903_330_000_000,
+        })
+        .collect();
+    a.import_batch(&ns, records).await.unwrap();
+    let (_, g2) = write(&a, &ns, "after-1").await;
+    assert_eq!(g2, g1 + 1201);
+    assert_eq!(sink.wait_for(&ns, 2).await, [g1, g2]);
+    b.close().await;
+    a.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_mode_passes_over_imported_rows() {
+    imported_rows_are_passed_over(NotifyMode::Listen).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_mode_passes_over_imported_rows() {
+    imported_rows_are_passed_over(NotifyMode::Poll(Duration::from_millis(50))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
