@@ -3,9 +3,11 @@
 //!
 //! Group commit: the thread takes one request, then drains whatever else is already queued (up
 //! to [`MAX_GROUP`] appends), runs them in one `BEGIN IMMEDIATE` transaction (a refused append
-//! writes nothing, so the others go on), commits once, and only then replies. A lone request is never delayed waiting for company. After each commit the new
-//! messages are published to the [`ChangeSink`], before any writer is answered. In memory mode the thread
-//! also runs the namespace's reads, since its connection is the only one.
+//! writes nothing, so the others go on), commits once, and only then replies. A lone request
+//! is never delayed waiting for company. After each commit the new messages are published to
+//! the [`ChangeSink`], before any writer is answered; the checkpointer is told after the
+//! answers. In memory mode the thread also runs the namespace's reads, since its connection is
+//! the only one.
 
 use std::sync::{mpsc, Mutex};
 use std::thread::JoinHandle;
@@ -216,7 +218,6 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
             return;
         }
     };
-    publisher.committed(conn);
     let changes: Vec<Change> = group
         .iter()
         .zip(&results)
@@ -238,6 +239,9 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
     for ((_, reply), result) in group.into_iter().zip(results) {
         let _ = reply.send(result);
     }
+    // After the replies: this may run a checkpoint (when the log should rewind), and the
+    // writers of this group need not wait for it.
+    publisher.committed(conn);
 }
 
 /// One transaction over the group: the outcome of each append, or why nothing committed
