@@ -4,12 +4,12 @@
 //! `reserve_positions` takes, see [`crate::fence`]) for its whole duration, so no append can
 //! draw a global position from the sequence while imported rows take theirs, and then the
 //! appends lock exclusively, so it waits for every append still in flight (schema version 8:
-//! otherwise its settled rows could sit above an open append's and readers would pass it);
-//! before the
-//! commit the sequence is moved to at least the largest imported position (never backwards).
-//! Imported rows get transaction id 0, like rows of adopted namespaces: below every
-//! snapshot's xmin, so fenced reads see them as soon as they commit. The change feed skips
-//! rows with transaction id 0, so an import pokes nobody, in any process.
+//! otherwise its settled rows could sit above an open append's and readers would pass it).
+//! Before the commit the sequence is moved to at least the largest imported position (never
+//! backwards). Imported rows get transaction id 0, like rows of adopted namespaces: below
+//! every snapshot's xmin, so fenced reads see them as soon as they commit. The change feed
+//! passes over rows with transaction id 0 without publishing them, so an import pokes nobody,
+//! in any process.
 //!
 //! Clearing drops the namespace's schema and builds it again in one transaction: a new
 //! messages table (the feed notices the new table and starts that namespace from 0) and a
