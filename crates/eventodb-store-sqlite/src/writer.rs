@@ -4,10 +4,9 @@
 //! Group commit: the thread takes one request, then drains whatever else is already queued (up
 //! to [`MAX_GROUP`] appends), runs them in one `BEGIN IMMEDIATE` transaction (a refused append
 //! writes nothing, so the others go on), commits once, and only then replies. A lone request
-//! is never delayed waiting for company. After each commit the new messages are published to
-//! the [`ChangeSink`], before any writer is answered; the checkpointer is told after the
-//! answers. In memory mode the thread also runs the namespace's reads, since its connection is
-//! the only one.
+//! is never delayed waiting for company. After each commit the writers are answered, then the
+//! new messages are published to the [`ChangeSink`] and the checkpointer is told. In memory
+//! mode the thread also runs the namespace's reads, since its connection is the only one.
 
 use std::sync::{mpsc, Mutex};
 use std::thread::JoinHandle;
@@ -233,11 +232,14 @@ fn commit_group(conn: &Connection, group: Group, publisher: &Publisher) {
             })
         })
         .collect();
-    if !changes.is_empty() {
-        publisher.sink.publish(&publisher.namespace, &changes);
-    }
+    // Answer first: publishing wakes every matching subscriber, and with many of them the
+    // writers would otherwise wait behind the whole fan-out. Subscriptions take each position
+    // at most once whatever the order (PostgreSQL's feed publishes after the answer too).
     for ((_, reply), result) in group.into_iter().zip(results) {
         let _ = reply.send(result);
+    }
+    if !changes.is_empty() {
+        publisher.sink.publish(&publisher.namespace, &changes);
     }
     // After the replies: this may run a checkpoint (when the log should rewind), and the
     // writers of this group need not wait for it.
