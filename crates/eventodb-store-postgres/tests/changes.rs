@@ -26,6 +26,19 @@ async fn all_globals(store: &PostgresStore, ns: &str) -> Vec<i64> {
         .collect()
 }
 
+/// A store on `url` whose change feed (in `notify` mode) publishes into a fresh sink.
+async fn follower(url: &str, notify: NotifyMode) -> (Arc<Collect>, PostgresStore) {
+    let sink = Collect::shared();
+    let store = PostgresStore::connect(
+        PostgresConfig::new(url)
+            .with_changes(sink.clone())
+            .with_notify(notify),
+    )
+    .await
+    .unwrap();
+    (sink, store)
+}
+
 /// Writes `n` messages through `a` (some concurrently, some batched) into `ns`.
 async fn write_some(a: &Arc<PostgresStore>, ns: &str, n: usize) {
     let mut tasks = Vec::new();
@@ -48,14 +61,7 @@ async fn published_in_order_by_the_other_store(notify: NotifyMode) {
             .await
             .unwrap(),
     );
-    let sink = Collect::shared();
-    let b = PostgresStore::connect(
-        PostgresConfig::new(&url)
-            .with_changes(sink.clone())
-            .with_notify(notify),
-    )
-    .await
-    .unwrap();
+    let (sink, b) = follower(&url, notify).await;
     // The namespace is created by A after B started.
     let ns = new_namespace(&*a, "feed").await;
     write_some(&a, &ns, 30).await;
@@ -90,14 +96,7 @@ async fn published_in_order_by_the_other_store(notify: NotifyMode) {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(sink.globals(&ns).len(), 35);
     // History of a namespace is not re-published by a store started later.
-    let late_sink = Collect::shared();
-    let c = PostgresStore::connect(
-        PostgresConfig::new(&url)
-            .with_changes(late_sink.clone())
-            .with_notify(notify),
-    )
-    .await
-    .unwrap();
+    let (late_sink, c) = follower(&url, notify).await;
     let (_, g2) = write(&*a, &ns, "late-1").await;
     assert_eq!(late_sink.wait_for(&ns, 1).await, [g2]);
     // B publishes it too. (Wait for that before deleting: rows of a deleted namespace are
@@ -135,14 +134,7 @@ async fn recreated_namespace_is_published_again(notify: NotifyMode, rounds: usiz
             .await
             .unwrap(),
     );
-    let sink = Collect::shared();
-    let b = PostgresStore::connect(
-        PostgresConfig::new(&url)
-            .with_changes(sink.clone())
-            .with_notify(notify),
-    )
-    .await
-    .unwrap();
+    let (sink, b) = follower(&url, notify).await;
     let ns = new_namespace(&*a, "again").await;
     let mut expected = Vec::new();
     for round in 0..rounds {
@@ -208,14 +200,7 @@ async fn imported_rows_are_passed_over(notify: NotifyMode) {
     let a = PostgresStore::connect(PostgresConfig::new(&url))
         .await
         .unwrap();
-    let sink = Collect::shared();
-    let b = PostgresStore::connect(
-        PostgresConfig::new(&url)
-            .with_changes(sink.clone())
-            .with_notify(notify),
-    )
-    .await
-    .unwrap();
+    let (sink, b) = follower(&url, notify).await;
     let ns = new_namespace(&a, "feedimport").await;
     let (_, g1) = write(&a, &ns, "before-1").await;
     assert_eq!(sink.wait_for(&ns, 1).await, [g1]);
