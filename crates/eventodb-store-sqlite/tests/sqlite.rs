@@ -352,9 +352,10 @@ impl ChangeSink for GateSink {
             .lock()
             .unwrap()
             .push((namespace.to_owned(), changes.to_vec()));
+        // Every publication is announced; the first one also waits to be released.
+        let _ = self.entered.send(());
         let gate = self.release.lock().unwrap().take();
         if let Some(release) = gate {
-            let _ = self.entered.send(());
             let _ = release.recv();
         }
     }
@@ -436,6 +437,8 @@ async fn queued_appends_commit_as_one_group_and_failures_stay_alone() {
             _ => assert!(!r.as_ref().unwrap().replayed),
         }
     }
+    // Writers are answered before their changes are published: wait for the group's.
+    entered.recv().await.unwrap();
     let calls = sink.calls.lock().unwrap().clone();
     assert_eq!(
         calls.len(),
