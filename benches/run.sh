@@ -40,6 +40,8 @@ mkdir -p "$OUT"
 CPUS=$(nproc)
 if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then CAN_PIN=1; else CAN_PIN=0; fi
 DISK_CPU=${DISK_CPU:-$(disk_cpu)}
+# A CPU this process may not use (a cgroup or affinity limit) falls back to 0.
+if [ "$DISK_CPU" -ge "$CPUS" ]; then DISK_CPU=0; fi
 OTHER_CPU=$(( (DISK_CPU + 1) % CPUS ))
 BARE_PREFIX=
 if [ "$CAN_PIN" = 1 ]; then BARE_PREFIX="taskset -c $DISK_CPU"; fi
