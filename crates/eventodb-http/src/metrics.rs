@@ -87,7 +87,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let writes = Family::<NamespaceLabels, Counter>::default();
     registry.register(
         "eventodb_writes",
-        "Messages written by stream.write, by namespace",
+        "Messages written by stream.write and answered, by namespace (a write whose client hung up first is committed but not counted)",
         writes.clone(),
     );
     let version_conflicts = Family::<NamespaceLabels, Counter>::default();

@@ -174,25 +174,32 @@ async fn rpc_call<S: Store>(
         }
     };
 
-    // The call runs in its own task so that a client hanging up cannot cut it short: a write
-    // that reached the store is finished and published even if nobody waits for the answer.
+    let call = match rpc::decode(&bytes) {
+        Ok(call) => call,
+        Err(err) => return response::error(&err),
+    };
+    *method = Some(call.method);
+    if !call.method.must_finish() {
+        // In this task: dropped with the connection if the client hangs up (see
+        // `Method::must_finish`). A task per call cost a hand-over between worker threads.
+        return match rpc::dispatch(&app, &caller, &call).await {
+            Ok(body) => response::json(body),
+            Err(err) => response::error(&err),
+        };
+    }
+    drop(call);
+    // A task of its own, so that a client hanging up cannot stop it half-way.
     let span = tracing::Span::current();
     let task = tokio::spawn(
         async move {
-            let mut method = None;
-            let result = rpc::handle(&app, &caller, &bytes, &mut method).await;
-            (method, result)
+            let call = rpc::decode(&bytes)?;
+            rpc::dispatch(&app, &caller, &call).await
         }
         .instrument(span),
     );
     match task.await {
-        Ok((called, result)) => {
-            *method = called;
-            match result {
-                Ok(body) => response::json(body),
-                Err(err) => response::error(&err),
-            }
-        }
+        Ok(Ok(body)) => response::json(body),
+        Ok(Err(err)) => response::error(&err),
         Err(join) => {
             let err = ApiError::new(ErrorCode::InternalError, format!("request failed: {join}"));
             response::error(&err)

@@ -46,6 +46,10 @@ pub trait Store: Send + Sync + 'static {
         -> impl Future<Output = StoreResult<NamespaceStats>> + Send;
 
     /// Appends a batch to one stream atomically (see [`Append`]).
+    ///
+    /// Once the future has been polled past its hand-over to the backend's writer, dropping it
+    /// does not cut the append short: it is committed and published (or fails) as if awaited.
+    /// The server relies on this to run writes in the connection's own task.
     fn append(
         &self,
         ns: &str,

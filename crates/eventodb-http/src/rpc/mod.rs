@@ -102,20 +102,37 @@ impl Method {
     }
 }
 
+impl Method {
+    /// Whether the call must run to its end even if its client hangs up, so it runs in a task
+    /// of its own: the namespace methods take several steps that must not stop half-way.
+    /// Every other method may be dropped with its connection: reads change nothing, and
+    /// `stream.write` hands its append to the store's writer, which commits and publishes it
+    /// whether or not anyone still waits (see `Store::append`).
+    pub fn must_finish(self) -> bool {
+        matches!(
+            self,
+            Method::NsCreate | Method::NsDelete | Method::NsRotateToken
+        )
+    }
+}
+
 /// What a method needs: the application and the authenticated caller.
 pub(crate) struct Ctx<'a, S> {
     pub(crate) app: &'a App<S>,
     pub(crate) caller: &'a Caller,
 }
 
-/// Decodes the envelope of an authenticated request body and runs the method.
-/// Returns the JSON result text; `called` is set once the method is known.
-pub(crate) async fn handle<S: Store>(
-    app: &App<S>,
-    caller: &Caller,
-    body: &[u8],
-    called: &mut Option<Method>,
-) -> Result<String, ApiError> {
+/// A decoded envelope: the method and its raw arguments, borrowed from the request body.
+pub(crate) struct Call<'a> {
+    /// The method called.
+    pub(crate) method: Method,
+    /// The whole envelope; the arguments follow the method name.
+    envelope: Vec<&'a RawValue>,
+}
+
+/// Decodes the envelope of an authenticated request body (PROTOCOL §2.2) and looks the method
+/// up, without copying any argument.
+pub(crate) fn decode(body: &[u8]) -> Result<Call<'_>, ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::invalid("Request body is not valid UTF-8")
             .with_details(json!({ "error": e.to_string() }))
@@ -124,8 +141,8 @@ pub(crate) async fn handle<S: Store>(
         ApiError::invalid("Request body must be a JSON array [method, args...]")
             .with_details(json!({ "error": e.to_string() }))
     })?;
-    let (name, rest) = envelope
-        .split_first()
+    let name = envelope
+        .first()
         .ok_or_else(|| ApiError::invalid("Request array is empty: expected [method, args...]"))?;
     let name: String = serde_json::from_str(name.get())
         .map_err(|_| ApiError::invalid("First element must be the method name as a string"))?;
@@ -137,10 +154,18 @@ pub(crate) async fn handle<S: Store>(
         .with_details(json!({ "method": name }))
     })?;
     tracing::Span::current().record("rpc", method.name());
-    *called = Some(method);
+    Ok(Call { method, envelope })
+}
+
+/// Runs a decoded call and returns the JSON result text.
+pub(crate) async fn dispatch<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    call: &Call<'_>,
+) -> Result<String, ApiError> {
     let ctx = Ctx { app, caller };
-    let args = Args::new(rest);
-    match method {
+    let args = Args::new(&call.envelope[1..]);
+    match call.method {
         Method::StreamWrite => {
             let result = stream_write::call(&ctx, args).await;
             match &result {
@@ -168,6 +193,19 @@ pub(crate) async fn handle<S: Store>(
     }
 }
 
+/// Decodes and runs a request body in the calling task (the decoder's property tests).
+#[cfg(test)]
+pub(crate) async fn handle<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    body: &[u8],
+    called: &mut Option<Method>,
+) -> Result<String, ApiError> {
+    let call = decode(body)?;
+    *called = Some(call.method);
+    dispatch(app, caller, &call).await
+}
+
 #[cfg(test)]
 mod decoder_props;
 
@@ -191,6 +229,17 @@ mod tests {
         Method::SysVersion,
         Method::SysHealth,
     ];
+
+    /// Only the namespace methods, which take several steps, are kept from being dropped
+    /// half-way; writes are owned by the store's writer once handed over.
+    #[test]
+    fn only_namespace_changes_must_finish() {
+        let detached: Vec<_> = ALL.iter().filter(|m| m.must_finish()).collect();
+        assert_eq!(
+            detached,
+            [&Method::NsCreate, &Method::NsDelete, &Method::NsRotateToken]
+        );
+    }
 
     #[test]
     fn names_round_trip() {
