@@ -23,6 +23,7 @@ const NAMESPACE: &[&str] = &[
     include_str!("../../../sql/postgres/namespace/006_append_batch_fewer_queries.sql"),
     include_str!("../../../sql/postgres/namespace/007_group_skip.sql"),
     include_str!("../../../sql/postgres/namespace/008_imports_wait_for_appends.sql"),
+    include_str!("../../../sql/postgres/namespace/009_lone_append_probe.sql"),
 ];
 
 /// Advisory lock key (two-int form) serialising schema changes across processes.

@@ -169,7 +169,7 @@ async fn go_namespace_is_adopted() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     let sql_version: i64 = admin
         .query_one(
             "SELECT \"eventodb_legacy_app\".stream_version('account-1')",
