@@ -301,6 +301,21 @@ mod tests {
     use super::*;
     use crate::{PostgresConfig, PostgresStore};
 
+    /// A plain connection to `url`, and the schema of namespace `ns`.
+    async fn client_and_schema(url: &str, ns: &str) -> (tokio_postgres::Client, String) {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let schema: String = client
+            .query_one(
+                "SELECT schema_name FROM eventodb_store.namespaces WHERE id = $1",
+                &[&ns],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        (client, schema)
+    }
+
     /// The plan of `sql` (prepared, then explained with `args`) as text: the generic plan or a
     /// custom one, as the session's `plan_cache_mode` says.
     async fn prepared_plan(client: &tokio_postgres::Client, sql: &str, args: &[String]) -> String {
@@ -338,16 +353,7 @@ mod tests {
         for _ in 0..3 {
             write(&store, &ns, "small-1").await;
         }
-        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-        tokio::spawn(connection);
-        let schema: String = client
-            .query_one(
-                "SELECT schema_name FROM eventodb_store.namespaces WHERE id = $1",
-                &[&ns],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let (client, schema) = client_and_schema(&url, &ns).await;
         client
             .batch_execute(&format!(
                 "ANALYZE {}.messages; SET plan_cache_mode = force_generic_plan",
@@ -403,16 +409,7 @@ mod tests {
             .await
             .unwrap();
         let ns = new_namespace(&store, "members").await;
-        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-        tokio::spawn(connection);
-        let schema: String = client
-            .query_one(
-                "SELECT schema_name FROM eventodb_store.namespaces WHERE id = $1",
-                &[&ns],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let (client, schema) = client_and_schema(&url, &ns).await;
         let messages = format!("{}.messages", quote_ident(&schema));
         // No autovacuum may set the visibility map behind the test's back.
         client
