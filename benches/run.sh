@@ -17,6 +17,11 @@
 # and generator on that CPU (`write-1`, the figure compared with the bare database pinned the
 # same way), and split, server there and generator on another CPU (`write-1-split`, a
 # cross-core round trip every time). Set PIN=0 to never pin.
+#
+# Two floors are measured with the same generator before our server: the bare databases and
+# fan-out above, and the HTTP floor (benches/bare_http.rs: hyper, serde_json and rusqlite with
+# each request done inline, nothing else), for the single durable client (pinned like ours) and
+# for the in-memory mixed profile. The report ends with our figures as ratios to both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +41,8 @@ BIN=${CARGO_TARGET_DIR:-target}/release/eventodb
 
 cargo build --release -p eventodb
 cargo bench -q --no-run --bench bare_sqlite --bench bare_fanout
+# The HTTP floor is a server of its own (benches/bare_http.rs), started below like ours.
+FLOOR_BIN=$(cargo bench --no-run --bench bare_http 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
 mkdir -p "$OUT"
 CPUS=$(nproc)
 if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then CAN_PIN=1; else CAN_PIN=0; fi
@@ -89,6 +96,24 @@ start_server() { # $1 = durable | test
     echo "{\"mode\":\"$1\",\"idle_rss_kib\":$IDLE_RSS}" >"$OUT/$1-idle.json"
 }
 
+# The HTTP floor (benches/bare_http.rs): the thinnest JSON-RPC server over the same SQLite,
+# each request run inline on the tokio worker that read it. $1 = durable | memory.
+start_floor() {
+    local log="$SCRATCH/floor-$1.log"
+    "$FLOOR_BIN" --bench --mode "$1" --seconds $((4 * (DURATION + WARMUP) + 30)) >"$log" 2>&1 &
+    SERVER_PID=$!
+    local tries=0
+    until grep -q "listening on" "$log"; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "floor did not start:" >&2; cat "$log" >&2; exit 1
+        fi
+        sleep 0.1
+    done
+    URL="http://$(grep -o "listening on [^ ]*" "$log" | head -1 | sed 's/listening on //')"
+    echo "== HTTP floor ($1): pid $SERVER_PID at $URL"
+}
+
 stop_server() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -138,6 +163,20 @@ pinned_bench() { # $1 = mode, $2 = run name, $3 = generator CPU, rest = bench ar
 
 echo "machine: $CPUS CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
 echo "commit: ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}; generator and server share the CPUs; disk interrupts on CPU $DISK_CPU"
+# The floor with the same generator, pinned the same way: 1 durable client, and the mixed
+# profile in memory.
+for mode in $MODES; do
+    case $mode in
+        durable)
+            start_floor durable
+            pinned_bench floor-durable write-1 "$DISK_CPU" write --clients 1
+            stop_server ;;
+        test)
+            start_floor memory
+            bench floor-memory mixed mixed
+            stop_server ;;
+    esac
+done
 for mode in $MODES; do
     start_server "$mode"
     pinned_bench "$mode" write-1 "$DISK_CPU" write --clients 1
@@ -180,6 +219,17 @@ for label, ours, base in rows:
     b = bare[base]["ops_per_sec"]
     print(f'   {label:<48} {s["ops_per_sec"]:>9.0f} / {b:>7.0f} = {s["ops_per_sec"] / b:5.2f}x'
           f'  (p99 {s["latency_ms"]["p99"]:.3f} ms)')
+print("\n== against the HTTP floor (benches/bare_http.rs, same generator, same sitting)")
+for label, ours, floor, base in [
+    ("durable write, 1 client", "durable-write-1", "floor-durable-write-1", "write-1-per-tx-full"),
+    ("test-mode mixed (floor: inline, one lock)", "test-mixed", "floor-memory-mixed", "mixed-memory"),
+]:
+    r, f = load(ours), load(floor)
+    if r is None or f is None:
+        continue
+    o, fl = r["steps"][0]["ops_per_sec"], f["steps"][0]["ops_per_sec"]
+    vs_bare = f' (floor / bare {fl / bare[base]["ops_per_sec"]:4.2f}x)' if base in bare else ""
+    print(f'   {label:<48} {o:>9.0f} / {fl:>7.0f} = {o / fl:5.2f}x{vs_bare}')
 print("\n== open loop, 2,000 writes/s, durable: ours against the bare database's group commit (ms)")
 r, b = load("durable-open-loop-2000"), bare.get("open-loop-2000-full")
 if r is not None and b is not None:
