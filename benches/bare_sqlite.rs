@@ -29,15 +29,9 @@ const STREAMS: u64 = 100;
 /// Rows per read query.
 const LIMIT: u64 = 100;
 
-/// The server's `messages` table and its indexes (sql/sqlite/namespace/001_init.sql).
-const SCHEMA: &str = "
-CREATE TABLE messages (
-  global_position INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, stream_name TEXT NOT NULL,
-  category TEXT NOT NULL, type TEXT NOT NULL, position INTEGER NOT NULL, data TEXT NOT NULL,
-  metadata TEXT, time INTEGER NOT NULL, group_hash INTEGER, correlation TEXT);
-CREATE UNIQUE INDEX messages_id ON messages(id);
-CREATE UNIQUE INDEX messages_stream ON messages(stream_name, position);
-CREATE INDEX messages_category ON messages(category, global_position);";
+/// The server's namespace schema (`messages` with its indexes; the `streams` summary is there
+/// but unused here).
+const SCHEMA: &str = include_str!("../sql/sqlite/namespace/001_init.sql");
 
 const INSERT: &str = "INSERT INTO messages (id, stream_name, category, type, position, data, \
     metadata, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";

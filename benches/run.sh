@@ -71,6 +71,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Waits until the server started as $SERVER_PID prints "listening on ADDR" to log $1; sets URL.
+wait_listening() {
+    local tries=0
+    until grep -q "listening on" "$1"; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 300 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "server did not start:" >&2; cat "$1" >&2; exit 1
+        fi
+        sleep 0.1
+    done
+    URL="http://$(grep -o "listening on [^ \"]*" "$1" | head -1 | sed 's/listening on //')"
+}
+
 start_server() { # $1 = durable | test
     local log="$SCRATCH/server-$1.log"
     local flags=(--host 127.0.0.1 --port 0 --token "$TOKEN" --log-level info)
@@ -81,16 +94,7 @@ start_server() { # $1 = durable | test
     fi
     "$BIN" serve "${flags[@]}" >"$log" 2>&1 &
     SERVER_PID=$!
-    local tries=0
-    until grep -q "listening on" "$log"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 300 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "server did not start:" >&2; cat "$log" >&2; exit 1
-        fi
-        sleep 0.1
-    done
-    ADDR=$(grep -o "listening on [^ \"]*" "$log" | head -1 | sed 's/listening on //')
-    URL="http://$ADDR"
+    wait_listening "$log"
     IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
     echo "== $1: server pid $SERVER_PID at $URL, idle RSS ${IDLE_RSS} KiB"
     echo "{\"mode\":\"$1\",\"idle_rss_kib\":$IDLE_RSS}" >"$OUT/$1-idle.json"
@@ -102,15 +106,7 @@ start_floor() {
     local log="$SCRATCH/floor-$1.log"
     "$FLOOR_BIN" --bench --mode "$1" --seconds $((4 * (DURATION + WARMUP) + 30)) >"$log" 2>&1 &
     SERVER_PID=$!
-    local tries=0
-    until grep -q "listening on" "$log"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 100 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "floor did not start:" >&2; cat "$log" >&2; exit 1
-        fi
-        sleep 0.1
-    done
-    URL="http://$(grep -o "listening on [^ ]*" "$log" | head -1 | sed 's/listening on //')"
+    wait_listening "$log"
     echo "== HTTP floor ($1): pid $SERVER_PID at $URL"
 }
 
