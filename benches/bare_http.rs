@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -95,10 +96,19 @@ fn write(db: &mut Db, stream: &str, message: &Value) -> rusqlite::Result<String>
     );
     let conn = &db.conn;
     conn.prepare_cached("BEGIN")?.execute([])?;
-    conn.prepare_cached(INSERT)?.execute(params![
-        id, stream, category, kind, position, data, metadata, time
-    ])?;
-    conn.prepare_cached("COMMIT")?.execute([])?;
+    let committed = conn
+        .prepare_cached(INSERT)
+        .and_then(|mut insert| {
+            insert.execute(params![
+                id, stream, category, kind, position, data, metadata, time
+            ])
+        })
+        .and_then(|_| conn.prepare_cached("COMMIT")?.execute([]));
+    if let Err(e) = committed {
+        // Leave no transaction open, or every later write would fail on its BEGIN.
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
+    }
     let global = conn.last_insert_rowid();
     db.versions.insert(stream.to_owned(), position);
     Ok(format!(
@@ -119,11 +129,8 @@ fn read(db: &Db, stream: &str, from: i64) -> rusqlite::Result<String> {
         eventodb_protocol::json::write_string(&mut out, row.get_ref(0)?.as_str()?);
         out.push(',');
         eventodb_protocol::json::write_string(&mut out, row.get_ref(1)?.as_str()?);
-        out.push_str(&format!(
-            ",{},{},",
-            row.get::<_, i64>(2)?,
-            row.get::<_, i64>(3)?
-        ));
+        // Writing into a String cannot fail.
+        let _ = write!(out, ",{},{},", row.get::<_, i64>(2)?, row.get::<_, i64>(3)?);
         out.push_str(row.get_ref(4)?.as_str()?);
         out.push(',');
         out.push_str(row.get_ref(5)?.as_str_or_null()?.unwrap_or("null"));

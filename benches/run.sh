@@ -43,6 +43,7 @@ cargo build --release -p eventodb
 cargo bench -q --no-run --bench bare_sqlite --bench bare_fanout
 # The HTTP floor is a server of its own (benches/bare_http.rs), started below like ours.
 FLOOR_BIN=$(cargo bench --no-run --bench bare_http 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+if [ ! -x "${FLOOR_BIN:-}" ]; then echo "cannot find the bare_http bench executable" >&2; exit 1; fi
 mkdir -p "$OUT"
 CPUS=$(nproc)
 if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then CAN_PIN=1; else CAN_PIN=0; fi
