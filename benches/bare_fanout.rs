@@ -34,6 +34,8 @@ use tokio::sync::watch;
 const EVENT_LEN: usize = 64;
 /// Events per second, as `eventodb bench subscribe` writes by default.
 const RATE: u64 = 20;
+/// How long the readers may take to connect before the run fails instead of waiting on.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(20);
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +85,48 @@ fn ack_listener() -> (std::net::TcpListener, std::net::SocketAddr) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind ack");
     let addr = listener.local_addr().expect("ack addr");
     (listener, addr)
+}
+
+/// A blocking listener whose accept queue holds all `n` connections at once. The readers
+/// connect together; with std's default queue (128) an overflow could lose a connection for
+/// good (the reader believes it is connected and waits to read, while `accept` waits for it).
+fn fan_out_listener(rt: &tokio::runtime::Runtime, n: usize) -> std::net::TcpListener {
+    let _context = rt.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let backlog = u32::try_from(n + 1).unwrap_or(u32::MAX);
+    let listener = socket.listen(backlog).expect("listen");
+    let listener = listener.into_std().expect("std listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    listener
+}
+
+/// Accepts `n` connections from `listener` (non-blocking), failing with a clear message
+/// rather than hanging when they do not all arrive within CONNECT_DEADLINE.
+fn accept_all(listener: &std::net::TcpListener, n: usize) -> Vec<std::net::TcpStream> {
+    let deadline = Instant::now() + CONNECT_DEADLINE;
+    let mut sockets = Vec::with_capacity(n);
+    while sockets.len() < n {
+        match listener.accept() {
+            Ok((socket, _)) => {
+                socket.set_nonblocking(false).expect("blocking");
+                socket.set_nodelay(true).expect("nodelay");
+                sockets.push(socket);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    Instant::now() < deadline,
+                    "only {} of {n} connections arrived in {CONNECT_DEADLINE:?}",
+                    sockets.len()
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    sockets
 }
 
 fn accept_ack(listener: &std::net::TcpListener) -> std::net::TcpStream {
@@ -179,7 +223,10 @@ fn measure_tasks(n: usize, duration: Duration) -> Latencies {
     });
     let (ack_listener, ack_addr) = ack_listener();
     let (readers, arrivals, acks) = spawn_readers(&client, addr, ack_addr, n, base, duration);
-    server.block_on(accept).expect("accepted");
+    server
+        .block_on(async { tokio::time::timeout(CONNECT_DEADLINE, accept).await })
+        .unwrap_or_else(|_| panic!("the {n} readers did not connect in {CONNECT_DEADLINE:?}"))
+        .expect("accepted");
     let mut ack = accept_ack(&ack_listener);
     timetable(base, duration, |stamp| {
         ack.write_all(&event(stamp)).expect("ack");
@@ -196,19 +243,12 @@ fn measure_tasks(n: usize, duration: Duration) -> Latencies {
 fn measure_one_loop(n: usize, duration: Duration) -> Latencies {
     let client = runtime();
     let base = Instant::now();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = fan_out_listener(&client, n);
     let addr = listener.local_addr().expect("addr");
     let (ack_listener, ack_addr) = ack_listener();
     let (readers, arrivals, acks) = spawn_readers(&client, addr, ack_addr, n, base, duration);
-    // Accept the readers first: their connections queue on a listener nobody accepts from
-    // otherwise, and an overflowing accept queue can lose one for good (it never sends).
-    let mut sockets: Vec<std::net::TcpStream> = (0..n)
-        .map(|_| {
-            let (socket, _) = listener.accept().expect("accept");
-            socket.set_nodelay(true).expect("nodelay");
-            socket
-        })
-        .collect();
+    // Accept the readers first, so none waits on the accept queue while the events go out.
+    let mut sockets = accept_all(&listener, n);
     let mut ack = accept_ack(&ack_listener);
     timetable(base, duration, |stamp| {
         let event = event(stamp);
