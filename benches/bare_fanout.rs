@@ -34,6 +34,8 @@ use tokio::sync::watch;
 const EVENT_LEN: usize = 64;
 /// Events per second, as `eventodb bench subscribe` writes by default.
 const RATE: u64 = 20;
+/// Readers connecting at once.
+const OPENING: usize = 64;
 /// How long the readers may take to connect before the run fails instead of waiting on.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -62,18 +64,27 @@ fn spawn_readers(
     let arrivals: Arrivals = Arc::default();
     let acks: Arrivals = Arc::default();
     let expected = duration.as_secs_f64() * RATE as f64;
-    let read = move |addr, into: Arrivals| async move {
-        let mut socket = TcpStream::connect(addr).await.expect("connect");
-        socket.set_nodelay(true).expect("nodelay");
-        let mut mine = Vec::with_capacity(expected as usize + 1);
-        let mut event = [0u8; EVENT_LEN];
-        while socket.read_exact(&mut event).await.is_ok() {
-            let now = base.elapsed().as_micros() as u64;
-            let mut stamp = [0u8; 8];
-            stamp.copy_from_slice(&event[..8]);
-            mine.push((u64::from_le_bytes(stamp), now));
+    // Connections being opened at once, as `eventodb bench subscribe` opens them: a thousand
+    // connects at once overflow the listen queues here, and a connection accepted by SYN
+    // cookie when the accept queue is full is lost for good (it only ever reads).
+    let opening = Arc::new(tokio::sync::Semaphore::new(OPENING));
+    let read = move |addr, into: Arrivals| {
+        let opening = Arc::clone(&opening);
+        async move {
+            let permit = opening.acquire().await.expect("opening");
+            let mut socket = TcpStream::connect(addr).await.expect("connect");
+            drop(permit);
+            socket.set_nodelay(true).expect("nodelay");
+            let mut mine = Vec::with_capacity(expected as usize + 1);
+            let mut event = [0u8; EVENT_LEN];
+            while socket.read_exact(&mut event).await.is_ok() {
+                let now = base.elapsed().as_micros() as u64;
+                let mut stamp = [0u8; 8];
+                stamp.copy_from_slice(&event[..8]);
+                mine.push((u64::from_le_bytes(stamp), now));
+            }
+            into.lock().expect("arrivals").extend(mine);
         }
-        into.lock().expect("arrivals").extend(mine);
     };
     let mut readers = vec![client.spawn(read(ack, acks.clone()))];
     readers.extend((0..n).map(|_| client.spawn(read(addr, arrivals.clone()))));
@@ -87,9 +98,8 @@ fn ack_listener() -> (std::net::TcpListener, std::net::SocketAddr) {
     (listener, addr)
 }
 
-/// A blocking listener whose accept queue holds all `n` connections at once. The readers
-/// connect together; with std's default queue (128) an overflow could lose a connection for
-/// good (the reader believes it is connected and waits to read, while `accept` waits for it).
+/// A listener (non-blocking, for [`accept_all`]) whose accept queue has room for all `n`
+/// readers, so none waits on it, whatever the order in which the two sides run.
 fn fan_out_listener(rt: &tokio::runtime::Runtime, n: usize) -> std::net::TcpListener {
     let _context = rt.enter();
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
