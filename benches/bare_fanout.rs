@@ -65,8 +65,7 @@ fn spawn_readers(
     let acks: Arrivals = Arc::default();
     let expected = duration.as_secs_f64() * RATE as f64;
     // Connections being opened at once, as `eventodb bench subscribe` opens them: a thousand
-    // connects at once overflow the listen queues here, and a connection accepted by SYN
-    // cookie when the accept queue is full is lost for good (it only ever reads).
+    // handshakes at once fill the listener's SYN queue, and the kernel answers with cookies.
     let opening = Arc::new(tokio::sync::Semaphore::new(OPENING));
     let read = move |addr, into: Arrivals| {
         let opening = Arc::clone(&opening);
@@ -98,19 +97,19 @@ fn ack_listener() -> (std::net::TcpListener, std::net::SocketAddr) {
     (listener, addr)
 }
 
-/// A listener (non-blocking, for [`accept_all`]) whose accept queue has room for all `n`
-/// readers, so none waits on it, whatever the order in which the two sides run.
-fn fan_out_listener(rt: &tokio::runtime::Runtime, n: usize) -> std::net::TcpListener {
+/// A listener (registered with `rt`) whose accept queue has room for all `n` readers. A
+/// reader's connect completes before the server accepts it, so gating the connects does not
+/// bound the queue; with std's and tokio's default of 128 it overflowed here, and a
+/// connection dropped from a full queue after a SYN cookie is lost for good (it only reads).
+fn fan_out_listener(rt: &tokio::runtime::Runtime, n: usize) -> TcpListener {
     let _context = rt.enter();
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("bind");
-    let backlog = u32::try_from(n + 1).unwrap_or(u32::MAX);
-    let listener = socket.listen(backlog).expect("listen");
-    let listener = listener.into_std().expect("std listener");
-    listener.set_nonblocking(true).expect("non-blocking");
-    listener
+    socket
+        .listen(u32::try_from(n + 1).unwrap_or(u32::MAX))
+        .expect("listen")
 }
 
 /// Accepts `n` connections from `listener` (non-blocking), failing with a clear message
@@ -211,9 +210,7 @@ fn measure_tasks(n: usize, duration: Duration) -> Latencies {
     let server = runtime();
     let client = runtime();
     let base = Instant::now();
-    let listener = server
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
+    let listener = fan_out_listener(&server, n);
     let addr = listener.local_addr().expect("addr");
     let (tick_tx, tick_rx) = watch::channel(0u64);
     let accept = server.spawn(async move {
@@ -253,7 +250,9 @@ fn measure_tasks(n: usize, duration: Duration) -> Latencies {
 fn measure_one_loop(n: usize, duration: Duration) -> Latencies {
     let client = runtime();
     let base = Instant::now();
-    let listener = fan_out_listener(&client, n);
+    let listener = fan_out_listener(&client, n)
+        .into_std()
+        .expect("std listener");
     let addr = listener.local_addr().expect("addr");
     let (ack_listener, ack_addr) = ack_listener();
     let (readers, arrivals, acks) = spawn_readers(&client, addr, ack_addr, n, base, duration);
