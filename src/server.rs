@@ -10,7 +10,7 @@ use eventodb_protocol::{time::now_micros, token};
 use eventodb_store::{NewNamespace, Store};
 use eventodb_store_postgres::{NotifyMode, PostgresConfig, PostgresStore};
 use eventodb_store_sqlite::{SqliteConfig, SqliteLocation, SqliteStore, Synchronous};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::{ServeConfig, Storage};
 
@@ -76,12 +76,42 @@ fn open_sqlite(location: SqliteLocation, hub: Arc<Hub>) -> Result<SqliteStore> {
     SqliteStore::open_with_sink(config, hub).context("cannot open storage")
 }
 
+/// Connections the kernel may hold for us before we accept them (it caps this at
+/// `net.core.somaxconn`). tokio's and std's default is 128: a burst of clients connecting at
+/// once (subscribers reconnecting after a restart) would overflow it, and a connection the
+/// kernel then drops after a SYN cookie can be lost for good. Go (EventoDB) uses somaxconn.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the first address `host` resolves to that accepts us, with [`LISTEN_BACKLOG`].
+async fn listen(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As std and tokio do on Unix: a restart may bind while old connections linger.
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+    }))
+}
+
 /// Serves on an opened store: default namespace, listener, serve, drain, close.
 async fn serve_with<S: Store>(store: S, hub: Arc<Hub>, config: &ServeConfig) -> Result<()> {
     ensure_default_namespace(&store, config.token.as_deref()).await?;
 
     let shutdown = crate::shutdown::install().context("cannot install signal handlers")?;
-    let listener = TcpListener::bind((config.host.as_str(), config.port))
+    let listener = listen(&config.host, config.port)
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
