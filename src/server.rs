@@ -91,7 +91,9 @@ async fn listen(host: &str, port: u16) -> std::io::Result<TcpListener> {
         } else {
             TcpSocket::new_v6()?
         };
-        // As std and tokio do on Unix: a restart may bind while old connections linger.
+        // As std does on Unix (a restart may bind while old connections linger); on Windows
+        // the option would let another process take the port.
+        #[cfg(unix)]
         socket.set_reuseaddr(true)?;
         match socket
             .bind(addr)
